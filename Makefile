@@ -1,0 +1,37 @@
+# The two commands a fresh machine needs: `make run` and `make test` (Python >= 3.11 and make only).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test fuzz bench lint typing build check-generated clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/aiterms validate examples/ 2>/dev/null || true
+	$(BIN)/python -m aiterms._demo
+
+test: $(STAMP)
+	$(BIN)/python -m aiterms._build --check
+	$(BIN)/ruff check reference tests
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -q tests -m fuzz --hypothesis-profile=fuzz
+
+bench: $(STAMP)
+	$(BIN)/python -m aiterms.bench
+
+build:
+	$(BIN)/python -m aiterms._build
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+from aiterms.cli import main
+
+main()

@@ -15,7 +15,6 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/aiterms validate examples/ 2>/dev/null || true
 	$(BIN)/python -m aiterms._demo
 
 test: $(STAMP)

@@ -35,12 +35,13 @@ def parse_instant(value: str) -> datetime:
     Raises ValueError for anything else; callers report it with a code.
     """
     text = value.strip()
+    text = text[:10] + text[10:].upper()  # RFC 3339 allows lowercase "t" and "z"
     if len(text) == 10:
         d = date.fromisoformat(text)
         return datetime(d.year, d.month, d.day, tzinfo=UTC)
     if "T" not in text and " " not in text:
         raise ValueError(f"not an RFC 3339 date or date-time: {value!r}")
-    dt = datetime.fromisoformat(text.replace("z", "Z"))
+    dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
         raise ValueError(f"date-time without a time zone offset: {value!r}")
     return dt.astimezone(UTC)

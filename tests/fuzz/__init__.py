@@ -1,0 +1,1 @@
+"""Fuzz targets, strategies and regressions (spec/security.md#fuzzing)."""

@@ -1,0 +1,649 @@
+"""Fuzz targets: one per parser, discovered at run time (spec/security.md#fuzzing).
+
+A target is a function from bytes to an :class:`Outcome` that calls the public importer or validator. It is
+skipped, with a reason, while its module is absent. ``check`` runs one input and returns the problems found:
+
+* **crash**: an exception other than the documented ones escaped (the documented ones: none -- importers and the
+  validator report bad input as issues);
+* **invariant**: the result is not what the API promises (issues that are not coded ``Issue`` objects, a record
+  that is not JSON);
+* **fail-closed**: a permission came from an input the importer itself reported an error for
+  (req-limit-fail-closed); with ``resolve=True`` the resolver is asked about every use, else the record is
+  inspected for ``permit`` rules and given consent (cheap, for the long runs).
+
+The corruption properties (truncations and byte flips of prohibiting seeds, oversized inputs) are stated in
+``test_fuzz_bounded.py`` on top of ``outcomes``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import io
+import json
+import math
+import re
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT.parent / "shared" / "corpus"
+REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+CONTEXT_IRI = "https://w3id.org/aiterms/context/v1.jsonld"
+AT = "2026-06-01T00:00:00Z"
+OBSERVED = "2026-01-01T00:00:00Z"
+URL = "https://example.com/images/photo.jpg"
+USER_AGENT = "ExampleBot/1.0"
+PERMISSIVE = frozenset({"allowed", "constrained"})
+
+FALLBACK_USES = (
+    "data-mining", "ai-use", "ai-training", "genai-training", "non-genai-training", "computer-vision", "cv-training",
+    "cv-evaluation", "ai-evaluation", "biometric", "face-recognition", "face-analysis", "ai-inference",
+    "ai-indexing", "search-indexing", "dataset-redistribution",
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call produced: all issues, and each record found with whether an error was reported about it
+    (importers: any error for the input; the validator: an error in that document or JSONL line)."""
+
+    issues: tuple[Any, ...]
+    records: tuple[tuple[dict[str, Any], bool], ...]
+
+    @property
+    def has_error(self) -> bool:
+        return any(_is_error(i) for i in self.issues)
+
+
+def _is_error(i: Any) -> bool:
+    return str(getattr(i, "severity", "")) == "error"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    module: str  # must import for the target to run
+    run: Callable[[Any, bytes, str], Outcome]  # (module, data, source name) -> Outcome
+    seed_globs: tuple[str, ...] = ()  # relative to the corpus
+    builtin: tuple[tuple[str, bytes], ...] = ()  # (source name, bytes)
+    flip_safe: bool = False  # no permission is one byte away from a prohibition (see spec/security.md#fail-closed)
+    default_name: str = "input"
+    documented: tuple[type[BaseException], ...] = ()
+    tokens: tuple[bytes, ...] = ()
+    extra_seeds: Callable[[], list[tuple[str, bytes]]] | None = None
+    oversize: Callable[[bytes], bytes] | None = None  # pads a seed past its limit, keeping its meaning
+    #: Seeds whose text holds no permission at all (for formats that are not flip-safe, where a prefix of a file is
+    #: itself a valid file, only such seeds are "prohibiting": a prefix of a file with shadowed permissions may
+    #: legitimately permit).
+    prohibiting: tuple[str, ...] = ()
+
+    @property
+    def importer(self) -> bool:
+        return self.run is run_importer
+
+    def load(self) -> Any:
+        """The target's module, or raise ``Skip`` with the reason it cannot run yet."""
+        try:
+            return importlib.import_module(self.module)
+        except ModuleNotFoundError as exc:
+            if exc.name and (self.module == exc.name or self.module.startswith(exc.name + ".")):
+                raise Skip(f"{self.module} does not exist yet") from None
+            raise
+
+    def seeds(self) -> list[tuple[str, bytes]]:
+        out: list[tuple[str, bytes]] = list(self.builtin)
+        if CORPUS.is_dir():
+            for pattern in self.seed_globs:
+                for p in sorted(CORPUS.glob(pattern)):
+                    if p.is_file() and p.stat().st_size <= 4 * 1024 * 1024:
+                        out.append((p.name, p.read_bytes()))
+        if self.extra_seeds is not None:
+            with contextlib.suppress(Skip):
+                out.extend(self.extra_seeds())
+        seen: set[bytes] = set()
+        unique = []
+        for name, data in out:
+            if data not in seen:
+                seen.add(data)
+                unique.append((name, data))
+        return unique
+
+
+class Skip(Exception):
+    """A target (or a property) cannot run yet; the message says why."""
+
+
+@dataclass
+class Problem:
+    kind: str  # crash | invariant | fail-closed
+    target: str
+    data: bytes
+    summary: str
+    detail: str = ""
+    where: str = ""  # "module:line" of the innermost aiterms frame, for de-duplication
+    name: str = ""  # the source name the input was given under (importers detect by it)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.summary.split(":")[0], self.where)
+
+    def digest(self) -> str:
+        return hashlib.sha1(self.data).hexdigest()[:12]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# calling the code under test
+
+
+def _issues(value: Any) -> tuple[Any, ...]:
+    return tuple(value or ())
+
+
+def run_importer(mod: Any, data: bytes, name: str) -> Outcome:
+    result = mod.import_bytes(data, source_name=name, url=URL, user_agent=USER_AGENT, observed=OBSERVED)
+    issues = _issues(getattr(result, "issues", ()))
+    record = getattr(result, "record", None)
+    if not isinstance(record, dict):
+        return Outcome((*issues, _NotADict(record)), ())
+    return Outcome(issues, ((record, any(_is_error(i) for i in issues)),))
+
+
+class _NotADict:
+    severity = "invariant"
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _validator_run(fmt_name: str) -> Callable[[Any, bytes, str], Outcome]:
+    def run(mod: Any, data: bytes, name: str) -> Outcome:
+        parse = importlib.import_module("aiterms.parse")
+        reports = mod.check_text(data, name=fmt_name)
+        issues = tuple(i for r in reports for i in r.issues)
+        docs = parse.load_bytes(data, name=fmt_name)
+        records = tuple((d.value, not r.valid) for d, r in zip(docs, reports, strict=False)
+                        if d.usable and isinstance(d.value, dict))
+        return Outcome(issues, records)
+
+    return run
+
+
+def run_jsonl(mod: Any, data: bytes, name: str) -> Outcome:
+    reports = [report for _line, report in mod.iter_jsonl(io.BytesIO(data))]
+    parse = importlib.import_module("aiterms.parse")
+    docs = list(parse.iter_jsonl(io.BytesIO(data)))
+    records = tuple((d.value, not r.valid) for d, r in zip(docs, reports, strict=False)
+                    if d.usable and isinstance(d.value, dict))
+    return Outcome(tuple(i for r in reports for i in r.issues), records)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def run_resolver_json(mod: Any, data: bytes, name: str) -> Outcome:
+    """The resolver on any JSON object: it validates first and never raises for an invalid record. The record is
+    "erroneous" when the validator finds an error in it (then req-resolve-fail-closed applies)."""
+    try:
+        value = json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return Outcome((), ())
+    if not isinstance(value, dict):
+        return Outcome((), ())
+    validate = importlib.import_module("aiterms.validate")
+    report = validate.check(value)
+    return Outcome(tuple(report.issues), ((value, not report.valid),))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the resolver and the vocabulary
+
+
+@cache
+def uses() -> tuple[str, ...]:
+    try:
+        from aiterms.vocab import Vocabulary
+
+        found = tuple(sorted(Vocabulary.bundled().schemes["use"]))
+        return found or FALLBACK_USES
+    except Exception:
+        return FALLBACK_USES
+
+
+def resolver() -> Callable[[dict[str, Any], str], str]:
+    try:
+        mod = importlib.import_module("aiterms.resolve")
+    except ModuleNotFoundError as exc:
+        raise Skip("aiterms.resolve does not exist yet") from exc
+    from aiterms.model import Query
+
+    def outcome(record: dict[str, Any], use: str) -> str:
+        return str(mod.resolve(record, Query(use=use, at=AT)).outcome)
+
+    return outcome
+
+
+def complete(record: dict[str, Any]) -> dict[str, Any]:
+    """A partial record from an importer made whole enough for the resolver (it validates it first)."""
+    out: dict[str, Any] = {"@context": CONTEXT_IRI, "type": "ImageRecord"}
+    out.update(record)
+    return out
+
+
+def outcomes(records: Iterable[dict[str, Any]], resolve: Callable[[dict[str, Any], str], str]) -> dict[str, str]:
+    """The most permissive answer over ``records``, per use (a permission anywhere counts)."""
+    rank = {"notAllowed": 0, "unspecified": 1, "constrained": 2, "allowed": 3}
+    best: dict[str, str] = {}
+    for record in records:
+        full = complete(record)
+        for use in uses():
+            got = resolve(full, use)
+            if use not in best or rank.get(got, 1) > rank.get(best[use], 1):
+                best[use] = got
+    return best
+
+
+def permits_in(records: Iterable[dict[str, Any]]) -> list[str]:
+    """JSON Pointers of ``permit`` rules and given consent in records (the cheap fail-closed check)."""
+    found = []
+    for ri, record in enumerate(records):
+        decls = record.get("declarations") if isinstance(record, dict) else None
+        if not isinstance(decls, list):
+            continue
+        for di, d in enumerate(decls):
+            if not isinstance(d, dict):
+                continue
+            for key, positive in (("rules", ("effect", "permit")), ("consent", ("status", "given"))):
+                items = d.get(key)
+                if isinstance(items, list):
+                    for i, r in enumerate(items):
+                        if isinstance(r, dict) and r.get(positive[0]) == positive[1]:
+                            found.append(f"record {ri}: /declarations/{di}/{key}/{i}")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# one input
+
+
+_KEBAB = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
+
+
+def _where(tb: Any) -> str:
+    frames = traceback.extract_tb(tb)
+    for f in reversed(frames):
+        if "/aiterms/" in f.filename.replace("\\", "/"):
+            rel = f.filename.replace("\\", "/").split("/aiterms/", 1)[1]
+            return f"aiterms/{rel}:{f.lineno}"
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+
+
+def invariants(outcome: Outcome) -> list[str]:
+    from aiterms.report import Issue, Severity
+
+    bad = []
+    for i in outcome.issues:
+        if isinstance(i, _NotADict):
+            bad.append(f"record is not a dict: {type(i.value).__name__}")
+            continue
+        if not isinstance(i, Issue):
+            bad.append(f"issue is not an Issue: {type(i).__name__}")
+            continue
+        if not isinstance(i.code, str) or not _KEBAB.match(i.code):
+            bad.append(f"issue code is not a kebab-case string: {i.code!r}")
+        if not isinstance(i.severity, Severity):
+            bad.append(f"issue severity is not a Severity: {i.severity!r}")
+        if not isinstance(i.path, str) or (i.path and not i.path.startswith("/")):
+            bad.append(f"issue path is not a JSON Pointer: {i.path!r}")
+        if i.line is not None and not (isinstance(i.line, int) and i.line >= 0):
+            bad.append(f"issue line is not a line number: {i.line!r}")
+    for r in outcome.records:
+        try:
+            json.dumps(r, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            bad.append(f"record is not JSON: {exc}")
+        except RecursionError:
+            bad.append("record is not JSON: nested too deeply to serialize")
+    return bad
+
+
+def check(target: Target, mod: Any, data: bytes, name: str, *,
+          resolve: Callable[[dict[str, Any], str], str] | None = None) -> tuple[Outcome | None, list[Problem]]:
+    """Run one input; return the outcome and every problem (crash, invariant, fail-closed under error)."""
+    outcome, problems = _check(target, mod, data, name, resolve)
+    for p in problems:
+        p.name = name
+    return outcome, problems
+
+
+def _check(target: Target, mod: Any, data: bytes, name: str,
+           resolve: Callable[[dict[str, Any], str], str] | None) -> tuple[Outcome | None, list[Problem]]:
+    try:
+        outcome = target.run(mod, data, name)
+    except target.documented:
+        return None, []
+    except Exception as exc:
+        tb = exc.__traceback__
+        summary = f"{type(exc).__name__}: {str(exc)[:200]}"
+        detail = "".join(traceback.format_exception(type(exc), exc, tb)[-12:])
+        return None, [Problem("crash", target.name, data, summary, detail, _where(tb))]
+    problems = [Problem("invariant", target.name, data, msg) for msg in invariants(outcome)]
+    bad = [r for r, erroneous in outcome.records if erroneous]
+    if not bad:
+        return outcome, problems
+    errors = [i.code for i in outcome.issues if _is_error(i)][:3]
+    if resolve is not None:
+        try:
+            got = outcomes(bad, resolve)
+        except Exception as exc:
+            tb = exc.__traceback__
+            problems.append(Problem("crash", "resolver", data, f"{type(exc).__name__}: {str(exc)[:200]}",
+                                    "".join(traceback.format_exception(type(exc), exc, tb)[-12:]), _where(tb)))
+            return outcome, problems
+        permitted = sorted(u for u, o in got.items() if o in PERMISSIVE)
+        if permitted:
+            problems.append(Problem("fail-closed", target.name, data,
+                                    f"error {errors} reported, yet {permitted} resolve to a permission"))
+    elif target.importer:
+        permits = permits_in(bad)
+        if permits:
+            problems.append(Problem("fail-closed", target.name, data,
+                                    f"error {errors} reported, yet the imported record permits: {permits[:3]}"))
+    return outcome, problems
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# built-in seeds (files the corpus lacks)
+
+
+def _examples() -> list[tuple[str, bytes]]:
+    folder = ROOT / "reference" / "aiterms" / "examples"
+    return [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.json"))]
+
+
+def _conformance_documents() -> list[tuple[str, bytes]]:
+    out = []
+    for p in sorted((ROOT / "spec" / "conformance").glob("*/*.json")):
+        try:
+            case = json.loads(p.read_bytes())
+        except ValueError:
+            continue
+        for key in ("document", "record"):
+            if isinstance(case, dict) and isinstance(case.get(key), dict | list):
+                out.append((p.name, json.dumps(case[key], indent=1).encode()))
+    return out
+
+
+def _records() -> list[tuple[str, bytes]]:
+    return _examples() + _conformance_documents()[:40]
+
+
+def _jsonl_seeds() -> list[tuple[str, bytes]]:
+    lines = [json.dumps(json.loads(d)) for _n, d in _records()]
+    return [("records.jsonl", ("\n".join(lines) + "\n").encode()), ("one.jsonl", (lines[0] + "\n").encode())] \
+        if lines else []
+
+
+def _graph_seeds(fmt: str) -> list[tuple[str, bytes]]:
+    """The examples as non-canonical JSON-LD (expanded, through rdflib) or Turtle."""
+    try:
+        parse = importlib.import_module("aiterms.parse")
+    except ModuleNotFoundError as exc:
+        raise Skip("aiterms.parse does not exist yet") from exc
+    out = []
+    for name, data in _examples():
+        try:
+            graph = parse.graph_from_jsonld(json.loads(data))
+            text = graph.serialize(format="json-ld" if fmt == "jsonld" else "turtle")
+        except Exception:
+            continue
+        out.append((name.replace(".json", ".jsonld" if fmt == "jsonld" else ".ttl"),
+                    text.encode() if isinstance(text, str) else text))
+    return out
+
+
+def _pad_json(seed: bytes) -> bytes:
+    return seed + b" " * (16 * 1024 * 1024 + 1 - len(seed))
+
+
+def _pad_robots(seed: bytes) -> bytes:
+    line = b"# " + b"x" * 78 + b"\n"
+    return seed + (b"\n" if not seed.endswith(b"\n") else b"") + line * (500 * 1024 // len(line) + 2)
+
+
+def _pad_headers(seed: bytes) -> bytes:
+    return seed + (b"\n" if not seed.endswith(b"\n") else b"") + b"X-Padding: x\n" * 1001
+
+
+def _pad_xmp(seed: bytes) -> bytes:
+    marker = b"<?xpacket end="
+    pad = b" " * (4 * 1024 * 1024 + 1)
+    i = seed.find(marker)
+    return seed[:i] + pad + seed[i:] if i >= 0 else seed + pad
+
+
+XMP_PLUS = (
+    b'<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+    b'<rdf:Description rdf:about="" xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/"\n'
+    b' plus:DataMining="http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED"/>\n'
+    b'</rdf:RDF></x:xmpmeta>\n<?xpacket end="w"?>'
+)
+XMP_PLUS_ELEMENT = XMP_PLUS.replace(
+    b' plus:DataMining="http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED"/>',
+    b'><plus:DataMining rdf:resource="http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-AIMLTRAINING"/>'
+    b"</rdf:Description>")
+XMP_ALLOWED = XMP_PLUS.replace(b"DMI-PROHIBITED", b"DMI-ALLOWED")
+
+
+def _png_with_xmp(xmp: bytes) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00\x00")
+    itxt = b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"iTXt", itxt) + chunk(b"IDAT", idat) + chunk(
+        b"IEND", b"")
+
+
+def _jpeg_with_xmp(xmp: bytes) -> bytes:
+    import struct
+
+    body = b"http://ns.adobe.com/xap/1.0/\x00" + xmp
+    app1 = b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+    # a 1x1 baseline JPEG's essential segments are not needed for metadata readers; SOS..EOI keeps it well formed
+    return b"\xff\xd8" + app1 + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00\x00\xff\xd9"
+
+
+def _webp_with_xmp(xmp: bytes) -> bytes:
+    import struct
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return kind + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
+
+    vp8x = chunk(b"VP8X", bytes([0x04, 0, 0, 0]) + (0).to_bytes(3, "little") + (0).to_bytes(3, "little"))
+    vp8l = chunk(b"VP8L", b"\x2f\x00\x00\x00\x00")
+    body = b"WEBP" + vp8x + vp8l + chunk(b"XMP ", xmp)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _tiff_with_xmp(xmp: bytes) -> bytes:
+    import struct
+
+    entries = [(256, 3, 1, 1), (257, 3, 1, 1), (700, 1, len(xmp), 8 + 2 + 12 * 3 + 4)]
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, typ, count, value) if tag == 700 else struct.pack("<HHIHH", tag, typ, count, value, 0)
+        for tag, typ, count, value in entries) + struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", 8) + ifd + xmp
+
+
+def _image_seeds() -> list[tuple[str, bytes]]:
+    return [("plus.png", _png_with_xmp(XMP_PLUS)), ("plus.jpg", _jpeg_with_xmp(XMP_PLUS_ELEMENT)),
+            ("plus.webp", _webp_with_xmp(XMP_PLUS)), ("plus.tif", _tiff_with_xmp(XMP_PLUS)),
+            ("allowed.png", _png_with_xmp(XMP_ALLOWED))]
+
+
+ROBOTS_PROHIBIT = b"User-agent: *\nDisallow: /private/\nContent-Usage: train-ai=n\n"
+ROBOTS_MIXED = b"User-agent: *\nAllow: /\nContent-Usage: train-ai=y, search=y\nContent-Usage: /images/ train-genai=n\n"
+HEADERS_PROHIBIT = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Usage: train-ai=n\r\n" \
+                   b"X-Robots-Tag: noai, noimageai\r\ntdm-reservation: 1\r\n\r\n"
+HEADERS_PERMIT = b"Content-Usage: train-ai=y, search=y\nContent-Signal: ai-train=yes, search=yes\n"
+TDMREP = b'[{"location": "/images/*", "tdm-reservation": 1}, {"location": "*", "tdm-reservation": 0}]'
+TDMREP_RESERVED = b'[{"location": "/images/*", "tdm-reservation": 1}, {"location": "*", "tdm-reservation": 1}]'
+AITXT = b"# Spawning AI\nUser-Agent: *\nDisallow: *.jpg\nDisallow: *.png\nAllow: *.txt\n"
+HTML = (b'<!doctype html><html><head><meta name="robots" content="noai, noimageai">'
+        b'<meta name="tdm-reservation" content="1"><title>x</title></head><body></body></html>')
+RSL = (b'<?xml version="1.0" encoding="UTF-8"?>\n<rsl xmlns="https://rslstandard.org/rsl">\n'
+       b'  <content url="https://example.com/images/">\n    <license>\n'
+       b'      <permits type="usage">search</permits>\n      <prohibits type="usage">ai-train</prohibits>\n'
+       b'    </license>\n  </content>\n</rsl>\n')
+ODRL = (b'{"@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Offer", "uid": "https://example.com/p/1",'
+        b' "permission": [{"target": "https://example.com/a.jpg", "action": "use"}],'
+        b' "prohibition": [{"target": "https://example.com/a.jpg", "action": "tdm:mine"}]}')
+RSL_PROHIBIT = (b'<?xml version="1.0" encoding="UTF-8"?>\n<rsl xmlns="https://rslstandard.org/rsl">\n'
+                b'  <content url="https://example.com/images/">\n    <license>\n'
+                b'      <prohibits type="usage">ai-all</prohibits>\n    </license>\n  </content>\n</rsl>\n')
+ODRL_PROHIBIT = (b'{"@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Offer", "uid": "https://example.com/p/2",'
+                 b' "assigner": "https://example.com", "profile": "https://w3c.github.io/odrl/ai-vocab/",'
+                 b' "prohibition": [{"target": "https://example.com/images/photo.jpg",'
+                 b' "action": "http://www.w3.org/ns/odrl/2/ai-training"},'
+                 b' {"target": "https://example.com/images/photo.jpg", "action": "http://www.w3.org/ns/tdmrep#mine"}]}')
+AITXT_PROHIBIT = b"# Spawning AI\nUser-Agent: *\nDisallow: *.jpg\nDisallow: /\n"
+JSONL_PROHIBIT = (b'{"@context": "https://w3id.org/aiterms/context/v1.jsonld", "type": "ImageRecord", "declarations":'
+                  b' [{"declaredBy": {"role": "rights-holder", "id": "flickr:1@N00"}, "rules": [{"effect": "prohibit",'
+                  b' "use": "ai-training"}]}]}\n'
+                  b'{"@context": "https://w3id.org/aiterms/context/v1.jsonld", "type": "ImageRecord",'
+                  b' "tags": ["no_cv"], "owner": "flickr:1@N00"}\n')
+FLICKR_ARR = (b'{"photo": {"id": "5020123456", "owner": {"nsid": "12345678@N00"}, "license": "0",'
+              b' "tags": {"tag": [{"raw": "no_cv", "_content": "nocv"}]}}, "stat": "ok"}')
+C2PA_JSON = (b'{"active_manifest": "urn:uuid:1", "manifests": {"urn:uuid:1": {"assertions": [{"label": '
+             b'"cawg.training-mining", "data": {"entries": {"cawg.ai_generative_training": {"use": "notAllowed"},'
+             b' "cawg.ai_training": {"use": "notAllowed"}, "cawg.data_mining": {"use": "notAllowed"}}}}]}}}')
+FLICKR_JSON = (b'{"photo": {"id": "5020123456", "owner": {"nsid": "12345678@N00"}, "license": "4",'
+               b' "tags": {"tag": [{"raw": "no_cv", "_content": "nocv"}]}}, "stat": "ok"}')
+FLICKR_TSV = (b"foreign_identifier\tlicense\tlicense_version\ttags\towner\n"
+              b"5020123456\tby\t2.0\tportrait no_cv\t12345678@N00\n")
+
+
+def _rich_seed_tokens() -> tuple[bytes, ...]:
+    return (b"DMI-PROHIBITED-AIMLTRAINING", b"DMI-PROHIBITED-GENAIMLTRAINING",
+            b"DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", b"DMI-UNSPECIFIED", b"DMI-PROHIBITED-SEEOTHER",
+            b"xmpRights:UsageTerms", b"xmpRights:WebStatement", b"cc:license", b"plus:OtherConstraints")
+
+
+def _i(family: str) -> str:
+    return f"aiterms.interop.{family}"
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("json", "aiterms.validate", _validator_run("record.json"), ("openverse-catalog/flickr/*.json",),
+           extra_seeds=_records, flip_safe=True, default_name="record.json", oversize=_pad_json),
+    Target("jsonl", "aiterms.validate", run_jsonl, (), builtin=(("prohibit.jsonl", JSONL_PROHIBIT),),
+           extra_seeds=_jsonl_seeds, flip_safe=True,
+           default_name="records.jsonl"),
+    Target("jsonld", "aiterms.validate", _validator_run("record.jsonld"), ("w3c-poe/vocab/examples/*.json",),
+           extra_seeds=lambda: _graph_seeds("jsonld"), flip_safe=True, default_name="record.jsonld"),
+    Target("turtle", "aiterms.validate", _validator_run("record.ttl"), ("w3c-poe/vocab/examples/*.ttl",),
+           extra_seeds=lambda: _graph_seeds("turtle"), flip_safe=True, default_name="record.ttl"),
+    Target("resolver", "aiterms.resolve", run_resolver_json, (), extra_seeds=_records, flip_safe=True,
+           default_name="record.json"),
+    Target("xmp", _i("xmp"), run_importer, ("exiftool/*.xmp", "w3c-tdmrep/spec/extracted-examples/*.xmp.rdf"),
+           builtin=(("plus.xmp", XMP_PLUS), ("plus-element.xmp", XMP_PLUS_ELEMENT), ("allowed.xmp", XMP_ALLOWED)),
+           flip_safe=True, default_name="photo.xmp", tokens=_rich_seed_tokens(), oversize=_pad_xmp),
+    Target("image", _i("image"), run_importer, ("sinfin-folio/metadata_test_images/*", "c2pa-rs/*.jpg"),
+           extra_seeds=_image_seeds, flip_safe=True, default_name="photo.jpg", tokens=_rich_seed_tokens()),
+    Target("c2pa", _i("c2pa"), run_importer, ("c2pa-rs/*.jpg", "c2pa-rs/*.json"),
+           builtin=(("manifest.json", C2PA_JSON),), flip_safe=True, default_name="manifest.json"),
+    Target("robots", _i("robots"), run_importer,
+           ("**/*robots.txt",), builtin=(("robots.txt", ROBOTS_PROHIBIT), ("mixed-robots.txt", ROBOTS_MIXED)),
+           default_name="robots.txt", prohibiting=("robots.txt",), oversize=_pad_robots),
+    Target("http-headers", _i("httpheaders"), run_importer, ("**/*.http", "healsdata-ai-training-opt-out/headers.txt"),
+           builtin=(("headers.txt", HEADERS_PROHIBIT), ("permit-headers.txt", HEADERS_PERMIT)),
+           default_name="headers.txt", prohibiting=("headers.txt",), oversize=_pad_headers),
+    Target("tdmrep", _i("tdmrep"), run_importer, ("w3c-tdmrep/spec/extracted-examples/*.json", "**/tdmrep.json",
+                                                   "w3c-tdmrep/files/tdmrep.jsonld"),
+           builtin=(("tdmrep.json", TDMREP), ("reserved-tdmrep.json", TDMREP_RESERVED)),
+           default_name="tdmrep.json", prohibiting=("reserved-tdmrep.json",)),
+    Target("aitxt", _i("aitxt"), run_importer, ("**/ai.txt",),
+           builtin=(("ai.txt", AITXT), ("prohibit-ai.txt", AITXT_PROHIBIT)), default_name="ai.txt",
+           prohibiting=("prohibit-ai.txt",)),
+    Target("html", _i("html"), run_importer, ("**/*.html",), builtin=(("page.html", HTML),), default_name="page.html",
+           prohibiting=("page.html",)),
+    Target("rsl", _i("rsl"), run_importer, (), builtin=(("rsl.xml", RSL), ("prohibit-rsl.xml", RSL_PROHIBIT)), flip_safe=True, default_name="rsl.xml"),
+    Target("odrl", _i("odrl"), run_importer, ("w3c-poe/vocab/examples/*", "w3c-poe/model/extracted-examples/*.json",
+                                               "w3c-odrl/bp/license/*/*.ttl"),
+           builtin=(("policy.json", ODRL), ("prohibit-policy.json", ODRL_PROHIBIT)), flip_safe=True, default_name="policy.json"),
+    Target("flickr-json", _i("flickr"), run_importer, ("openverse-catalog/flickr/*.json",),
+           builtin=(("photo.json", FLICKR_JSON), ("arr-photo.json", FLICKR_ARR)), default_name="photo.json",
+           prohibiting=("arr-photo.json",)),
+    Target("flickr-tsv", _i("flickr"), run_importer, ("openverse-catalog/example_output/*.tsv",),
+           builtin=(("photos.tsv", FLICKR_TSV), ("photos.csv", FLICKR_TSV.replace(b"\t", b","))),
+           default_name="photos.tsv"),
+    Target("cclicense", _i("cclicense"), run_importer, (),
+           builtin=(("license.txt", b"https://creativecommons.org/licenses/by-nc/4.0/\n"),),
+           default_name="license.txt"),
+)
+
+BY_NAME = {t.name: t for t in TARGETS}
+
+
+def discovered() -> list[Target]:
+    """Importers registered in aiterms.interop.registry that no target above covers (fuzzed with defaults, seeded
+    with the corpus files their own ``detect`` claims)."""
+    try:
+        registry = importlib.import_module("aiterms.interop.registry")
+    except ModuleNotFoundError:
+        return []
+    covered = {t.module for t in TARGETS}
+    extra = []
+    names = [str(n) if isinstance(n, str) else getattr(n, "__name__", "") for n in getattr(registry, "IMPORTERS", ())]
+    for name in names:
+        full = name if "." in name else f"aiterms.interop.{name}"
+        if not full or full in covered:
+            continue
+        covered.add(full)
+        kind = full.rsplit(".", 1)[-1]
+        extra.append(Target(f"importer-{kind}", full, run_importer, ("**/*",), default_name=f"input.{kind}"))
+    return extra
+
+
+def all_targets() -> list[Target]:
+    return [*TARGETS, *discovered()]
+
+
+def detected_seeds(target: Target, mod: Any, limit: int = 64) -> list[tuple[str, bytes]]:
+    """Corpus files the importer's own ``detect`` claims (for discovered targets with the catch-all glob)."""
+    out = []
+    detect = getattr(mod, "detect", None)
+    for name, data in target.seeds():
+        try:
+            if detect is None or detect(name, data[:65536]):
+                out.append((name, data))
+        except Exception:
+            out.append((name, data))
+        if len(out) >= limit:
+            break
+    return out or target.seeds()[:limit]
+
+
+def budget_count(default: int, env: str) -> int:
+    import os
+
+    value = os.environ.get(env)
+    if not value:
+        return default
+    return math.inf if value == "inf" else int(value)  # type: ignore[return-value]
+
+
+__all__ = ["BY_NAME", "PERMISSIVE", "TARGETS", "Outcome", "Problem", "Skip", "Target", "all_targets", "check",
+           "complete", "outcomes", "resolver", "uses"]

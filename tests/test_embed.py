@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import _imagebuild as b
 import aiterms
@@ -415,8 +417,27 @@ def test_cited_requirements_exist() -> None:
     anchors = set()
     for md in (ROOT / "spec").glob("*.md"):
         anchors |= set(re.findall(r'<a id="(req-[a-z0-9-]+)"></a>', md.read_text("utf-8")))
-    modules = ["interop/containers.py", "interop/xmp.py", "interop/xmpwrite.py", "interop/plus.py",
+    modules = ["interop/containers.py", "interop/_bmff.py", "interop/xmp.py", "interop/xmpwrite.py", "interop/plus.py",
                "interop/image.py", "embed.py", "cli/_embed.py"]
     for mod in modules:
         cited = set(re.findall(r"\b(req-[a-z0-9]+(?:-[a-z0-9]+)*)", (ROOT / "reference/aiterms" / mod).read_text()))
         assert cited <= anchors, (mod, cited - anchors)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(sorted(GENERATED)), st.lists(st.tuples(st.integers(0, 4_000), st.integers(0, 255)),
+                                                     min_size=1, max_size=5))
+def test_corrupted_images_are_embedded_or_refused(name: str, edits: list[tuple[int, int]]) -> None:
+    """Whatever the bytes, embedding returns an image that reads back, or raises EmbedError: nothing else."""
+    data = bytearray(GENERATED[name]())
+    for at, value in edits:
+        data[at % len(data)] = value
+    refused: tuple[Any, ...] = ()
+    try:
+        out = embed_bytes(bytes(data), STOCK).data
+    except EmbedError as exc:
+        refused = exc.issues
+    if refused:
+        assert refused[0].severity == "error"
+    else:
+        assert containers.read(out).packets

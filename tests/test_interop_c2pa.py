@@ -161,9 +161,9 @@ def test_cawg_cbordiag_malformed(corpus: Any) -> None:
 
 
 def test_every_corpus_file_imports(corpus: Any) -> None:
-    from aiterms.validate import check
+    from aiterms.validation import check
 
-    files = [p for d in ("c2pa-rs", "cawg-training-and-data-mining-assertion") for p in sorted((corpus / d).iterdir())]
+    files = [p for d in ("c2pa-rs", "cawg-training-and-data-mining-assertion") for p in sorted(corpus(d).iterdir())]
     assert files
     for path in files:
         r = cc.import_bytes(path.read_bytes(), source_name=path.name)
@@ -304,7 +304,7 @@ def test_export_lossy_parts_are_warnings() -> None:
     assert entries["cawg.ai_inference"]["use"] == "constrained"
     paths = {i.path for i in out.issues}
     assert {"/tags/0", "/license", "/declarations/1/consent"} <= paths  # no_cv: computer-vision has no key
-    assert all(i.code == "c2pa-export-lossy" for i in out.issues)
+    assert {i.code for i in out.issues} <= {"export-not-expressible", "export-broadened"}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -335,6 +335,7 @@ def _png() -> bytes:
 def signer_material() -> tuple[bytes, bytes, str]:
     """(certificate chain PEM, private key PEM, root PEM): an ES256 leaf signed by a throwaway root."""
     pytest.importorskip("c2pa", reason="c2pa-python is not installed")
+    pytest.importorskip("cryptography", reason="cryptography (a dependency of c2pa-python) is not installed")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -506,7 +507,7 @@ def round_trip_check(record: dict[str, Any], exporter: Any, importer: Any, expre
 
     from aiterms.model import Query, Record
     from aiterms.resolve import resolve
-    from aiterms.validate import check
+    from aiterms.validation import check
 
     assume(check(full(record)).valid)
     out = exporter(record)
@@ -529,3 +530,97 @@ def round_trip_check(record: dict[str, Any], exporter: Any, importer: Any, expre
 @given(record=st.one_of(RECORDS, records(sorted(cc.USE_KEYS), conditions=False, duties=())))
 def test_export_import_round_trip(record: dict[str, Any]) -> None:
     round_trip_check(record, cc.export, lambda data: cc.import_bytes(data, source_name="m.json"), set(cc.USE_KEYS))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Runner for the conformance cases of this area: spec/conformance/interop/2NN-*.json (C2PA/CAWG, ODRL, RSL,
+# Flickr, CC licenses). Same format as the web-signal cases (tests/test_interop_web_conformance.py), plus:
+# ``corpus`` (a path under the shared corpus; skipped when absent), ``expect.count`` (records in the file),
+# ``expect.record`` (a fragment of the first record), ``expect.absent`` (keys the record must not have),
+# ``expect.contains`` (substrings of an export) and ``roundTrip.atMost`` (importing the export is never more
+# permissive, instead of equal) and ``roundTrip.queries`` (extra purpose/jurisdiction of the compared queries).
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+CASES = sorted((ROOT / "spec" / "conformance" / "interop").glob("2[0-9][0-9]-*.json"))
+
+
+def _modules() -> dict[str, Any]:
+    from aiterms.interop import cclicense, flickr, odrl, rsl
+
+    return {"c2pa": cc, "c2pa-manifest": cc.MANIFEST_IMPORTER, "c2pa-assertion": cc, "odrl": odrl, "rsl": rsl,
+            "flickr-json": flickr, "flickr-csv": flickr, "flickr-tsv": flickr, "cc-license": cclicense}
+
+
+def _rule_key(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (r["effect"], r["use"], tuple(sorted(r.get("purpose") or ())), tuple(sorted(r.get("duties") or ())))
+
+
+def _matches(fragment: Any, actual: Any) -> bool:
+    if isinstance(fragment, dict):
+        return isinstance(actual, dict) and all(k in actual and _matches(v, actual[k]) for k, v in fragment.items())
+    return bool(fragment == actual)
+
+
+def _decide(record: dict[str, Any], query: dict[str, Any]) -> Any:
+    from aiterms.model import Query
+    from aiterms.resolve import resolve
+
+    return resolve(full(record), Query.from_json(query))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_conformance_case(path: Path) -> None:
+    from collections import Counter
+
+    case = json.loads(path.read_text("utf-8"))
+    assert case["id"] == f"interop-{path.stem}"
+    expect, modules = case["expect"], _modules()
+    if case["class"] == "importer":
+        if "corpus" in case:
+            source = CORPUS / case["corpus"]
+            if not source.is_file():
+                pytest.skip(f"corpus file absent: {case['corpus']}")
+            data = source.read_bytes()
+        else:
+            data = case["input"].encode("utf-8")
+        module = modules[case["kind"]]
+        name = case.get("corpus", "input").rsplit("/", 1)[-1]
+        if hasattr(module, "import_many"):
+            results = module.import_many(data, source_name=name)
+            assert len(results) == expect.get("count", len(results))
+            result = results[0]
+        else:
+            result = module.import_bytes(data, source_name=name, url=case.get("url"))
+        record, found = result.record, {i.code for i in result.issues}
+        assert {i["code"] for i in expect.get("issues", [])} <= found, found
+        if "rules" in expect:
+            actual = Counter(_rule_key(r) for d in record.get("declarations", []) for r in d.get("rules", []))
+            assert actual == Counter(_rule_key(r) for r in expect["rules"])
+        for fragment in expect.get("declarations", []):
+            assert any(_matches(fragment, d) for d in record.get("declarations", [])), fragment
+        assert _matches(expect.get("record", {}), record), record
+        assert not set(expect.get("absent", ())) & set(record)
+        for d in expect.get("decisions", []):
+            decision = _decide(record, d["query"])
+            assert decision.outcome == d["outcome"], d
+            if "obligations" in d:
+                assert set(decision.obligations) == set(d["obligations"]), d
+        return
+    module = modules[case["target"]]
+    out = module.export(case["record"])
+    text = out.data.decode("utf-8")
+    assert {i["code"] for i in expect.get("issues", [])} <= {i.code for i in out.issues}
+    for piece in expect.get("contains", []):
+        assert piece in text, piece
+    trip = expect.get("roundTrip")
+    if trip:
+        back = modules[trip["kind"]].import_bytes(out.data, source_name="exported")
+        for use in trip["uses"]:
+            for extra in trip.get("queries", [{}]):
+                q = {"use": use, "at": "2026-06-01T00:00:00Z", **extra}
+                before, after = _decide(case["record"], q).outcome, _decide(back.record, q).outcome
+                if trip.get("atMost"):
+                    assert RANK[after] <= RANK[before] or (before, after) == ("notAllowed", "unspecified"), (q, after)
+                else:
+                    assert after == before, (q, before, after)

@@ -64,9 +64,9 @@ def test_action_map_agrees_with_the_vocabulary() -> None:
 
 
 def test_every_corpus_file_imports(corpus: Any) -> None:
-    from aiterms.validate import check
+    from aiterms.validation import check
 
-    files = [p for d in ("w3c-odrl", "w3c-poe") for p in sorted((corpus / d).rglob("*")) if p.is_file()]
+    files = [p for d in ("w3c-odrl", "w3c-poe") for p in sorted(corpus(d).rglob("*")) if p.is_file()]
     assert len(files) > 100
     for path in files:
         r = odrl.import_bytes(path.read_bytes(), source_name=path.name)
@@ -189,7 +189,7 @@ def test_duties_offer_and_tdmrep() -> None:
                                            "rightOperand": "tdm:non-research"}]}]}
     r = imp(tdm)
     assert rules_of(r) == [{"effect": "permit", "use": "data-mining", "purpose": ["commercial"],
-                            "duties": ["compensate", "contact-rights-holder"]}]
+                            "duties": ["compensate"]}]
     assert r.record["declarations"][0]["declaredBy"] == {"role": "rights-holder", "id": "https://example.com"}
     unknown_duty = imp(policy(permission=[{"action": "odrl:ai-training", "duty": [{"action": "nextPolicy"}]}]))
     assert not rules_of(unknown_duty)
@@ -287,7 +287,7 @@ def test_export_inexpressible() -> None:
     doc = json.loads(out.data)
     assert [p["action"] for p in doc.get("prohibition", [])] == ["odrl:data-mining", "odrl:index"]
     assert "permission" not in doc or doc["permission"] == []
-    assert len([i for i in out.issues if i.code == "odrl-export-lossy"]) >= 4
+    assert len([i for i in out.issues if i.code in ("export-not-expressible", "export-broadened")]) >= 4
 
 
 # ---------------------------------------------------------------------------------------------------------

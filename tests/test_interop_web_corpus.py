@@ -62,7 +62,7 @@ def test_documents_are_not_signals(rel: str) -> None:
 
 
 def test_imported_records_are_valid() -> None:
-    from aiterms.validate import check
+    from aiterms.validation import check
 
     for rel in files():
         record = imp(rel).record

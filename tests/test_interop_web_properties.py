@@ -30,7 +30,7 @@ def permit_rules(record: dict[str, Any]) -> list[dict[str, Any]]:
 @FAST
 @given(kind=st.sampled_from(KINDS), data=st.binary(max_size=400), url=st.sampled_from((*URLS, None)))
 def test_any_bytes_never_crash(kind: str, data: bytes, url: str | None) -> None:
-    from aiterms.validate import check
+    from aiterms.validation import check
 
     result = run(kind, data, url=url, user_agent="bot")
     assert "import-importer-failed" not in {i.code for i in result.issues}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _web_helpers import codes, decide, run, simple
 from aiterms.interop import _web, aitxt, robots
@@ -206,3 +208,15 @@ def test_aitxt_detection_by_name_only() -> None:
     assert robots.detect("robots.txt", b"")
     assert robots.detect("whatever", b"# x\nUser-agent: *\nDisallow: /\n")
     assert not robots.detect("x.jpg", b"\xff\xd8\xff\x00User-agent: *")
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=st.text(alphabet="ab*$/", max_size=8), target=st.text(alphabet="ab$/", max_size=10))
+def test_wildcard_matcher_agrees_with_a_regex(pattern: str, target: str) -> None:
+    """The linear-time matcher gives the same answers as the obvious (backtracking) regular expression."""
+    import re
+
+    anchored = pattern.endswith("$")
+    body = pattern[:-1] if anchored else pattern
+    regex = ".*".join(re.escape(p) for p in body.split("*")) + (r"\Z" if anchored else "")
+    assert _web._wildcard_match(pattern.encode(), target.encode()) == (re.match(regex, target, re.S) is not None)

@@ -275,3 +275,26 @@ def test_a_custom_vocabulary() -> None:
     decision = small.resolve(rec, Query("face-recognition", jurisdiction="US-IL", at=AT))
     assert (decision.outcome, decision.obligations) == ("constrained", ("obtain-consent",))
     assert small.resolve(rec, Query("ai-training", at=AT)).warnings[0].code == "unknown-use-in-query"
+
+
+@pytest.mark.parametrize("bad", [
+    Record(tags=(1,)),  # type: ignore[arg-type]
+    Record(license=["x"]),  # type: ignore[arg-type]
+    Record(declarations=(Declaration(Party("rights-holder"), rules=(Rule("permit", ["ai-training"]),)),)),  # type: ignore[arg-type]
+    Record(declarations=(Declaration(Party("rights-holder"), rules=(
+        Rule("permit", "ai-use", jurisdiction=(["US"],)),)),)),  # type: ignore[arg-type]
+    Record(declarations=(Declaration(Party(None), issued=2020),)),  # type: ignore[arg-type]
+    Record(declarations=("not a declaration",)),  # type: ignore[arg-type]
+    Record(declarations=(Declaration(Party("depicted-person"), consent=(Consent("biometric", None),)),)),  # type: ignore[arg-type]
+    Record(depicted_persons=True),
+])
+def test_models_with_wrong_types_are_not_resolved(bad: Record) -> None:
+    decision = resolve(bad, Query("ai-use", at=AT))
+    assert decision.outcome == "unspecified"
+    assert decision.warnings[0].code == "record-invalid-not-resolved"
+
+
+def test_queries_with_wrong_types_are_answered() -> None:
+    decision = resolve(record(), Query(["ai-training"], at=AT))  # type: ignore[arg-type]
+    assert decision.outcome == "unspecified"
+    assert decision.warnings[0].code == "invalid-query-value"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from aiterms.report import Issue, Report
-from aiterms.validate import check, check_text, use_fast_engine
+from aiterms.validation import check, check_text, use_fast_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = Path(os.environ.get("AITERMS_CONFORMANCE", ROOT / "spec" / "conformance")) / "validate"

@@ -6,6 +6,7 @@ Public API: see ``__all__``. Records flow parse -> model -> validate -> resolve.
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from aiterms.model import Decision, Declaration, Query, Reason, Record, Rule
 from aiterms.report import Issue, Report, Severity
@@ -15,14 +16,17 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0"
 
+if TYPE_CHECKING:  # what the lazy names below are, for type checkers (nothing is imported at run time)
+    from aiterms.validation import InvalidDocument, check, is_valid, iter_issues, validate
+
 # The rest of the public API is imported on first use, so that `import aiterms` and the CLI start fast.
 _LAZY = {
     "resolve": "aiterms.resolve",
-    "check": "aiterms.validate",
-    "validate": "aiterms.validate",
-    "iter_issues": "aiterms.validate",
-    "is_valid": "aiterms.validate",
-    "InvalidDocument": "aiterms.validate",
+    "check": "aiterms.validation",
+    "validate": "aiterms.validation",
+    "iter_issues": "aiterms.validation",
+    "is_valid": "aiterms.validation",
+    "InvalidDocument": "aiterms.validation",
     "embed": "aiterms.embed",
     "Vocabulary": "aiterms.vocab",
     "Registry": "aiterms.vocab",

@@ -16,29 +16,40 @@ import argparse
 import hashlib
 import importlib
 import json
-import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-NS = "https://w3id.org/aiterms/"
+from aiterms._build_spec import (
+    DCTERMS,
+    EXT,
+    NS,
+    OWL,
+    PREFIXES,
+    RDF,
+    RDFS,
+    SKOS,
+    VANN,
+    XSD,
+    BuildError,
+    _compact,
+    _load_json,
+    _read_spec_version,
+    anchors_of,
+    codes_md,
+    dump_json,
+    extract_examples,
+    fill_regions,
+    parse_codes,
+)
+
 CONTEXT_IRI = f"{NS}context/v1.jsonld"
 SCHEMA_BASE = f"{NS}schemas/1/"
 GENID = f"{NS}.well-known/genid/"
 SPEC_BASE = f"{NS}spec/"
 HINT = "run `python -m aiterms._build`"
-
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-DCTERMS = "http://purl.org/dc/terms/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-VANN = "http://purl.org/vocab/vann/"
-PREFIXES = {"aiterms": NS, "dcterms": DCTERMS, "owl": OWL, "rdf": RDF, "rdfs": RDFS, "skos": SKOS, "vann": VANN,
-            "xsd": XSD}
 
 # JSON names of the concept schemes (vocab.py reads these) -> JSON Schema $defs name of the closed enum.
 ENUM_DEFS = {"use": "useId", "purpose": "purposeId", "actor": "actorId", "role": "roleId",
@@ -46,28 +57,7 @@ ENUM_DEFS = {"use": "useId", "purpose": "purposeId", "actor": "actorId", "role":
              "outcome": "outcome"}
 RELATIONS = {"exact": "exactMatch", "close": "closeMatch", "broader": "broadMatch", "narrower": "narrowMatch",
              "related": "relatedMatch"}
-SEVERITIES = ("error", "warning", "info")
 TAG_STATUSES = ("provisional", "active", "deprecated", "obsolete")
-CODE_RE = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-SPEC_VERSION_RE = re.compile(r"<!--\s*spec-version:\s*(\S+)\s*-->")
-GENERATED_RE = re.compile(r"(<!-- BEGIN GENERATED: ([a-z-]+) -->\n)(.*?)(<!-- END GENERATED: ([a-z-]+) -->)", re.S)
-EXAMPLE_RE = re.compile(r"<!--\s*example:\s*(ex-[a-z0-9-]+)((?:\s+[a-z]+(?:=[^\s>]+)?)*)\s*-->")
-ANCHOR_RE = re.compile(r"""<a\s+(?:id|name)=["']([^"']+)["']|\{#([A-Za-z][\w.-]*)\}""")
-
-
-class BuildError(Exception):
-    """A source is malformed; the message says which file and what to fix."""
-
-
-def dump_json(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BuildError(f"{path}: not readable JSON: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -80,6 +70,7 @@ class Vocab:
     graph: Any  # rdflib.Graph of aiterms.ttl
     schemes: dict[str, dict[str, dict[str, Any]]]  # scheme name -> id -> runtime JSON
     scheme_iris: dict[str, str]
+    scheme_namespaces: dict[str, str]  # scheme name -> vann:preferredNamespaceUri (concept IRI = namespace + id)
     properties: list[dict[str, Any]]  # JSON-LD rendering hints
     classes: list[dict[str, Any]]
 
@@ -108,11 +99,17 @@ def load_vocab(root: Path) -> Vocab:
 
     schemes: dict[str, dict[str, dict[str, Any]]] = {}
     scheme_iris: dict[str, str] = {}
+    namespaces: dict[str, str] = {}
     for scheme in sorted(graph.subjects(RRDF.type, URIRef(SKOS + "ConceptScheme")), key=str):
         name = _lit(graph, scheme, SKOS + "notation")
         if not name:
             raise BuildError(f"{path}: concept scheme <{scheme}> needs skos:notation")
         scheme_iris[name] = str(scheme)
+        ns = _lit(graph, scheme, VANN + "preferredNamespaceUri")
+        if not ns or not ns.startswith(NS) or not ns.endswith("/") or ns in namespaces.values():
+            raise BuildError(f"{path}: concept scheme <{scheme}> needs its own vann:preferredNamespaceUri, a "
+                             f"namespace under {NS} ending in '/' (got {ns!r})")
+        namespaces[name] = ns
         schemes[name] = {}
         for concept in sorted(graph.subjects(URIRef(SKOS + "inScheme"), scheme), key=str):
             cid = _lit(graph, concept, SKOS + "notation")
@@ -120,6 +117,9 @@ def load_vocab(root: Path) -> Vocab:
                 raise BuildError(f"{path}: concept <{concept}> needs skos:notation")
             if cid in schemes[name]:
                 raise BuildError(f"{path}: two concepts in scheme {name!r} have the notation {cid!r}")
+            if str(concept) != ns + cid:
+                raise BuildError(f"{path}: concept <{concept}> of scheme {name!r} must have the IRI <{ns}{cid}> "
+                                 "(the scheme's namespace followed by its skos:notation)")
             schemes[name][cid] = _concept_json(graph, concept, cid, path)
     for name, concepts in schemes.items():
         for cid, c in concepts.items():
@@ -143,7 +143,7 @@ def load_vocab(root: Path) -> Vocab:
         if str(s).startswith(NS):
             classes.append({"term": str(s)[len(NS):], "iri": str(s), "label": _lit(graph, s, RDFS + "label"),
                             "definition": _lit(graph, s, SKOS + "definition")})
-    return Vocab(version, graph, schemes, scheme_iris, props, classes)
+    return Vocab(version, graph, schemes, scheme_iris, namespaces, props, classes)
 
 
 def _concept_json(graph: Any, concept: Any, cid: str, path: Path) -> dict[str, Any]:
@@ -209,7 +209,15 @@ def vocab_json(v: Vocab) -> dict[str, Any]:
 
 
 def context_json(v: Vocab) -> dict[str, Any]:
-    """The fixed context of canonical records: aliases, classes, properties and one term per concept id."""
+    """The fixed context of canonical records: keyword aliases, classes and properties.
+
+    A property whose values are ids of a concept scheme (``aiterms:valueScheme``, JSON type ``@vocab``) carries a
+    property-scoped context: ``@vocab`` is the scheme's namespace, so that every string value -- registered id or
+    not -- expands to an IRI in that namespace (``"use": "train"`` to ``…/use/train``) and no value is dropped by
+    JSON-LD expansion; and each registered id is a term of that scoped context, so that no context a document
+    adds can change what a registered id means (spec/record.md#req-record-context). No concept id is a term of
+    the top-level context.
+    """
     ctx: dict[str, Any] = {"@version": 1.1, "@protected": True, "id": "@id", "type": "@type"}
     owner: dict[str, str] = {"id": "keyword alias", "type": "keyword alias"}
 
@@ -230,11 +238,15 @@ def context_json(v: Vocab) -> dict[str, Any]:
             d["@type"] = p["type"]
         if p["container"]:
             d["@container"] = p["container"]
+        if p["type"] == "@vocab":
+            if p["scheme"] not in v.schemes:
+                raise BuildError(f"vocab/aiterms.ttl: property <{p['iri']}> has aiterms:jsonType \"@vocab\" but no "
+                                 "aiterms:valueScheme naming a concept scheme")
+            scoped: dict[str, Any] = {"@vocab": v.scheme_namespaces[p["scheme"]]}
+            for cid, c in sorted(v.schemes[p["scheme"]].items()):
+                scoped[cid] = c["iri"]
+            d["@context"] = scoped
         put(p["term"], d if len(d) > 1 else p["iri"], f"property {p['iri']}")
-    vocab_schemes = {p["scheme"] for p in v.properties if p["type"] == "@vocab" and p["scheme"]}
-    for name in sorted(vocab_schemes):
-        for cid, c in v.schemes[name].items():
-            put(cid, c["iri"], f"{name} concept {c['iri']}")
     return {"@context": ctx}
 
 
@@ -322,13 +334,6 @@ def skolemize(g: Any) -> Any:
 def ntriples(g: Any) -> bytes:
     lines = {line for line in g.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines() if line}
     return ("\n".join(sorted(lines)) + "\n").encode("utf-8")
-
-
-def _compact(iri: str) -> str:
-    for prefix, base in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
-        if iri.startswith(base) and re.fullmatch(r"[A-Za-z][\w-]*", iri[len(base):]):
-            return f"{prefix}:{iri[len(base):]}"
-    return iri
 
 
 def jsonld_doc(g: Any) -> dict[str, Any]:
@@ -423,314 +428,7 @@ def load_tags(root: Path, v: Vocab, schemas: Mapping[str, Any]) -> list[dict[str
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Spec: code tables, anchors, generated regions, examples
-
-
-def anchors_of(text: str) -> list[str]:
-    return [a or b for a, b in ANCHOR_RE.findall(text)]
-
-
-def _cells(line: str) -> list[str]:
-    body = line.strip()
-    if body.startswith("|"):
-        body = body[1:]
-    if body.endswith("|") and not body.endswith("\\|"):
-        body = body[:-1]
-    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", body)]
-
-
-def _unmark(cell: str) -> str:
-    cell = cell.strip()
-    link = re.fullmatch(r"\[[^\]]*\]\(#([^)]+)\)", cell)
-    if link:
-        return link.group(1)
-    return cell.strip("`").strip()
-
-
-def parse_codes(spec_dir: Path) -> dict[str, dict[str, str]]:
-    """Every ``<!-- codes -->`` table of ``spec/*.md`` (except the generated codes.md) -> {code: entry}."""
-    codes: dict[str, dict[str, str]] = {}
-    where: dict[str, str] = {}
-    problems: list[str] = []
-    for md in sorted(spec_dir.glob("*.md")):
-        if md.name == "codes.md":
-            continue
-        text = md.read_text("utf-8")
-        anchors = set(anchors_of(text))
-        lines = text.splitlines()
-        open_at: int | None = None
-        for n, line in enumerate(lines, 1):
-            stripped = line.strip()
-            if stripped == "<!-- codes -->":
-                if open_at is not None:
-                    problems.append(f"{md}:{n}: <!-- codes --> inside another codes table (opened at line {open_at})")
-                open_at = n
-                rows: list[tuple[int, str]] = []
-                continue
-            if stripped == "<!-- /codes -->":
-                if open_at is None:
-                    problems.append(f"{md}:{n}: <!-- /codes --> without <!-- codes -->")
-                    continue
-                _parse_table(md, open_at, rows, anchors=anchors, codes=codes, where=where, problems=problems)
-                open_at = None
-                continue
-            if open_at is not None and stripped:
-                rows.append((n, stripped))
-        if open_at is not None:
-            problems.append(f"{md}:{open_at}: <!-- codes --> is never closed by <!-- /codes -->")
-    if problems:
-        raise BuildError("malformed code tables:\n  " + "\n  ".join(problems))
-    return codes
-
-
-def _parse_table(md: Path, start: int, rows: list[tuple[int, str]], *, anchors: set[str],
-                 codes: dict[str, dict[str, str]], where: dict[str, str], problems: list[str]) -> None:
-    if len(rows) < 2 or [c.lower() for c in _cells(rows[0][1])] != ["code", "severity", "condition", "anchor"]:
-        problems.append(f"{md}:{start}: a codes table starts with the header | code | severity | condition | anchor |")
-        return
-    if not re.fullmatch(r"\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*){3}\|?", rows[1][1]):
-        problems.append(f"{md}:{rows[1][0]}: the second line of a codes table must be |---|---|---|---|")
-        return
-    for n, line in rows[2:]:
-        cells = _cells(line)
-        if len(cells) != 4:
-            problems.append(f"{md}:{n}: a code row has 4 cells (code, severity, condition, anchor); got {len(cells)}")
-            continue
-        code, sev, condition, anchor = _unmark(cells[0]), cells[1].strip("`").lower(), cells[2], _unmark(cells[3])
-        if not CODE_RE.match(code):
-            problems.append(f"{md}:{n}: code {code!r} is not kebab-case")
-            continue
-        if sev not in SEVERITIES:
-            problems.append(f"{md}:{n}: {code}: severity {sev!r} is not one of {', '.join(SEVERITIES)}")
-        if anchor not in anchors:
-            problems.append(f"{md}:{n}: {code}: anchor {anchor!r} is not defined in {md.name} "
-                            f"(add <a id=\"{anchor}\"></a>)")
-        if code in codes:
-            problems.append(f"{md}:{n}: code {code!r} is already defined at {where[code]}; a code has one home")
-            continue
-        where[code] = f"{md.name}:{n}"
-        codes[code] = {"severity": sev, "condition": condition, "anchor": anchor, "section": md.stem}
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def codes_md(codes: Mapping[str, Mapping[str, str]]) -> str:
-    out = [
-        "# Issue codes",
-        "",
-        "<!-- Generated by `python -m aiterms._build` from the code tables in spec/*.md. Do not edit. -->",
-        "",
-        "*This section is non-normative: it collects, in one place, the codes each section defines in its own",
-        "code table, which stays the single normative home of each code.*",
-        "",
-        "An implementation reports every finding with one of these codes. Only `error` findings make a document",
-        "invalid; `warning` and `info` findings never do (spec/validation.md).",
-        "",
-        "| code | severity | condition | defined in |",
-        "|---|---|---|---|",
-    ]
-    for code in sorted(codes):
-        c = codes[code]
-        out.append(f"| `{code}` | {c['severity']} | {_md(c['condition'])} | "
-                   f"[{c['section']}#{c['anchor']}]({c['section']}.md#{c['anchor']}) |")
-    return "\n".join(out) + "\n"
-
-
-@dataclass
-class Example:
-    slug: str
-    section: str
-    line: int
-    lang: str
-    text: str
-    flags: dict[str, str] = field(default_factory=dict)
-
-
-EXT = {"json": "json", "jsonld": "jsonld", "json-ld": "jsonld", "turtle": "ttl", "ttl": "ttl", "xml": "xml",
-       "http": "txt", "text": "txt", "": "txt", "html": "html", "robots": "txt"}
-
-
-def extract_examples(spec_dir: Path) -> list[Example]:
-    """Fenced blocks preceded by ``<!-- example: ex-slug expect=valid|invalid [codes=a,b] | fragment -->``."""
-    found: list[Example] = []
-    seen: dict[str, str] = {}
-    for md in sorted(spec_dir.glob("*.md")):
-        lines = md.read_text("utf-8").splitlines()
-        for i, line in enumerate(lines):
-            m = EXAMPLE_RE.search(line)
-            if not m:
-                continue
-            slug = m.group(1)
-            flags = {}
-            for part in m.group(2).split():
-                k, _, val = part.partition("=")
-                flags[k] = val
-            j = i + 1
-            while j < len(lines) and not lines[j].strip():
-                j += 1
-            fence = re.match(r"^(\s*)(`{3,}|~{3,})\s*([\w-]*)", lines[j]) if j < len(lines) else None
-            if fence is None:
-                raise BuildError(f"{md}:{i + 1}: example {slug} is not followed by a fenced code block")
-            indent, marker, lang = fence.group(1), fence.group(2), fence.group(3).lower()
-            body: list[str] = []
-            k = j + 1
-            while k < len(lines) and not lines[k].strip().startswith(marker):
-                body.append(lines[k][len(indent):] if lines[k].startswith(indent) else lines[k])
-                k += 1
-            if k >= len(lines):
-                raise BuildError(f"{md}:{j + 1}: the fenced block of example {slug} is never closed")
-            if slug in seen:
-                raise BuildError(f"{md}:{i + 1}: example id {slug} is already used at {seen[slug]}")
-            if "expect" in flags and flags["expect"] not in ("valid", "invalid"):
-                raise BuildError(f"{md}:{i + 1}: example {slug}: expect= must be valid or invalid")
-            seen[slug] = f"{md.name}:{i + 1}"
-            found.append(Example(slug, md.stem, i + 1, lang, "\n".join(body) + "\n", flags))
-    return found
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Spec tables (<!-- BEGIN GENERATED: name --> ... <!-- END GENERATED: name -->)
-
-TableFn = Callable[["Vocab", list[dict[str, Any]]], str]
-GENERATORS: dict[str, TableFn] = {}
-
-
-def generated(name: str) -> Callable[[TableFn], TableFn]:
-    def deco(fn: TableFn) -> TableFn:
-        GENERATORS[name] = fn
-        return fn
-
-    return deco
-
-
-FAMILIES = {
-    "aipref": "IETF AI Preferences (aipref) vocabulary drafts",
-    "content-signal": "Cloudflare Content Signals",
-    "cawg": "CAWG training and data mining assertion",
-    "c2pa": "C2PA training and data mining assertion (1.3, 1.4)",
-    "plus": "IPTC Photo Metadata / PLUS Data Mining (plus:DataMining)",
-    "tdmrep": "W3C TDM Reservation Protocol (TDMRep)",
-    "rsl": "Really Simple Licensing (RSL) usage and user tokens",
-    "odrl-ai": "ODRL AI vocabulary profile (CG draft)",
-    "odrl": "ODRL 2.2",
-    "cc-rel": "Creative Commons Rights Expression Language (CC REL)",
-    "noai": "noai / noimageai directives",
-    "dpv": "Data Privacy Vocabulary (DPV)",
-    "duo": "Data Use Ontology (DUO)",
-}
-SCHEME_TITLES = {"purpose": "Purposes", "actor": "Actor types", "role": "Roles", "obligation": "Obligations",
-                 "consent-status": "Consent statuses", "effect": "Effects", "outcome": "Outcomes"}
-
-
-def _tree_order(concepts: Mapping[str, Mapping[str, Any]]) -> list[tuple[int, str]]:
-    """Depth-first order of a polyhierarchy, each concept under its first broader term (sorted)."""
-    children: dict[str, list[str]] = {}
-    for cid, c in concepts.items():
-        for b in sorted(c["broader"])[:1]:
-            children.setdefault(b, []).append(cid)
-    order: list[tuple[int, str]] = []
-
-    def walk(cid: str, depth: int) -> None:
-        order.append((depth, cid))
-        for child in sorted(children.get(cid, ())):
-            walk(child, depth + 1)
-
-    for cid in sorted(c for c in concepts if not concepts[c]["broader"]):
-        walk(cid, 0)
-    return order
-
-
-@generated("uses")
-def _uses_table(v: Vocab, tags: list[dict[str, Any]]) -> str:
-    uses = v.schemes["use"]
-    rows = ["| id | label | broader | definition |", "|---|---|---|---|"]
-    for depth, cid in _tree_order(uses):
-        c = uses[cid]
-        broader = ", ".join(f"`{b}`" for b in c["broader"]) or "—"
-        rows.append(f"| {'&nbsp;&nbsp;' * depth}`{cid}` | {_md(c['label'])} | {broader} | {_md(c['definition'])} |")
-    return "\n".join(rows) + "\n"
-
-
-@generated("mappings")
-def _mappings_tables(v: Vocab, tags: list[dict[str, Any]]) -> str:
-    by_family: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
-    for scheme, concepts in v.schemes.items():
-        for cid, c in concepts.items():
-            for m in c["mappings"]:
-                by_family.setdefault(m["scheme"], []).append((scheme, cid, m))
-    parts = []
-    for family in sorted(by_family, key=lambda f: (list(FAMILIES).index(f) if f in FAMILIES else 99, f)):
-        parts.append(f"**{_md(FAMILIES.get(family, family))}** (`{family}`)\n")
-        parts.append("| token | version | aiterms term | relation | effect | note |")
-        parts.append("|---|---|---|---|---|---|")
-        for scheme, cid, m in sorted(by_family[family], key=lambda x: (x[2]["token"], x[2].get("version", ""), x[1])):
-            token = f"[`{m['token']}`]({m['iri']})" if m.get("iri") else f"`{m['token']}`"
-            parts.append(f"| {token} | {m.get('version', '')} | {scheme} `{cid}` | {m['relation']} | "
-                         f"{m.get('effect', '')} | {_md(m.get('note', ''))} |")
-        parts.append("")
-    return "\n".join(parts)
-
-
-@generated("schemes")
-def _scheme_tables(v: Vocab, tags: list[dict[str, Any]]) -> str:
-    parts = []
-    for scheme, title in SCHEME_TITLES.items():
-        base = v.schemes[scheme][min(v.schemes[scheme])]["iri"].rsplit("/", 1)[0]
-        parts.append(f"**{title}** (`{scheme}`, IRIs `{base}/<id>`)\n")
-        parts.append("| id | label | definition |")
-        parts.append("|---|---|---|")
-        for cid in sorted(v.schemes[scheme]):
-            c = v.schemes[scheme][cid]
-            parts.append(f"| `{cid}` | {_md(c['label'])} | {_md(c['definition'])} |")
-        parts.append("")
-    return "\n".join(parts)
-
-
-@generated("properties")
-def _properties_table(v: Vocab, tags: list[dict[str, Any]]) -> str:
-    rows = ["| JSON key | IRI | values | definition |", "|---|---|---|---|"]
-    for c in v.classes:
-        if c["term"] != "Mapping":
-            rows.append(f"| `{c['term']}` (class) | `aiterms:{c['term']}` | — | {_md(c['definition'])} |")
-    for p in sorted(v.properties, key=lambda p: p["term"]):
-        values = {"@id": "IRI", "@vocab": f"{p['scheme']} id"}.get(p["type"] or "", "literal")
-        if p["container"] == "@set":
-            values = f"array of {values}"
-        rows.append(f"| `{p['term']}` | `{_compact(p['iri'])}` | {values} | {_md(p['definition'])} |")
-    return "\n".join(rows) + "\n"
-
-
-@generated("tags")
-def _tags_table(v: Vocab, tags: list[dict[str, Any]]) -> str:
-    rows = ["| id | label | status | meaning (rules) | variant spellings | change controller |",
-            "|---|---|---|---|---|---|"]
-    for t in tags:
-        rules = "; ".join(
-            f"{r['effect']} `{r['use']}`" + "".join(f" {k}={','.join(r[k])}" for k in ("purpose", "actor",
-                                                                                       "jurisdiction", "duties")
-                                                   if r.get(k))
-            for r in t.get("rules", ()))
-        status = t["status"] + (f" (replaced by `{t['replacedBy']}`)" if t.get("replacedBy") else "")
-        variants = ", ".join(f"`{_md(x)}`" for x in t.get("variants", ()))
-        rows.append(f"| `{t['id']}` | {_md(t['label'])} | {status} | {rules} | {variants} | "
-                    f"{_md(t['changeController'])} |")
-    return "\n".join(rows) + "\n"
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Everything together
-
-
-def _read_spec_version(spec_dir: Path) -> str:
-    index = spec_dir / "index.md"
-    if not index.exists():
-        raise BuildError(f"{index}: missing (it carries <!-- spec-version: X.Y -->)")
-    m = SPEC_VERSION_RE.search(index.read_text("utf-8"))
-    if not m:
-        raise BuildError(f"{index}: needs a line <!-- spec-version: X.Y -->")
-    return m.group(1)
 
 
 def _schemas(root: Path) -> dict[str, Any]:
@@ -785,21 +483,6 @@ def _manifest(root: Path) -> dict[str, Any]:
         cases.append(entry)
     return {"description": "Every conformance case file (generated by `python -m aiterms._build`).",
             "cases": cases}
-
-
-def fill_regions(path: Path, text: str, v: Vocab, tags: list[dict[str, Any]]) -> str:
-    def repl(m: re.Match[str]) -> str:
-        name, end = m.group(2), m.group(5)
-        if name != end:
-            raise BuildError(f"{path}: BEGIN GENERATED: {name} is closed by END GENERATED: {end}")
-        if name not in GENERATORS:
-            raise BuildError(f"{path}: unknown generated region {name!r}; known: {', '.join(sorted(GENERATORS))}")
-        return m.group(1) + GENERATORS[name](v, tags) + m.group(4)
-
-    out = GENERATED_RE.sub(repl, text)
-    if out.count("<!-- BEGIN GENERATED:") != out.count("<!-- END GENERATED:"):
-        raise BuildError(f"{path}: unbalanced BEGIN/END GENERATED markers")
-    return out
 
 
 def generate(root: Path) -> dict[str, bytes]:
@@ -922,6 +605,24 @@ def main(argv: Iterable[str] | None = None) -> int:
     for rel in write(root, files):
         print(f"wrote {rel}")
     return 0
+
+
+__all__ = [
+    "CONTEXT_IRI",
+    "HINT",
+    "NS",
+    "BuildError",
+    "Vocab",
+    "anchors_of",
+    "context_json",
+    "drift",
+    "dump_json",
+    "generate",
+    "load_vocab",
+    "main",
+    "parse_codes",
+    "write",
+]
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from aiterms.model import (
@@ -18,8 +19,11 @@ from aiterms.model import (
     PLATFORM,
     PROHIBIT,
     RIGHTS_HOLDER,
+    Consent,
     Declaration,
+    Party,
     Record,
+    Rule,
     parse_instant,
 )
 from aiterms.report import Issue, Severity
@@ -73,11 +77,16 @@ def _warning(path: str, message: str) -> Issue:
     return Issue(INVALID_RECORD, Severity.WARNING, message, path)
 
 
+@lru_cache(maxsize=4096)
+def _parse(value: str) -> datetime:
+    return parse_instant(value)
+
+
 def _instant(value: str | None, path: str, problems: list[Issue]) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_instant(str(value))
+        return _parse(str(value))
     except (ValueError, TypeError):
         problems.append(_warning(path, f"{value!r} is not an RFC 3339 date or date-time; the record is not resolved"))
         return None
@@ -99,6 +108,48 @@ def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
     return min(a, b)
 
 
+def _check_types(record: Record, problems: list[Issue]) -> None:
+    """A model built by hand may hold anything; every value the resolver reads must have its type."""
+
+    def want(ok: bool, path: str, what: str) -> None:
+        if not ok:
+            problems.append(_warning(path, f"{what} has the wrong type; the record is not resolved"))
+
+    def text(v: Any) -> bool:
+        return isinstance(v, str)
+
+    def optional(v: Any) -> bool:
+        return v is None or isinstance(v, str)
+
+    def texts(v: Any) -> bool:
+        return isinstance(v, tuple) and all(isinstance(x, str) for x in v)
+
+    want(optional(record.owner), "/owner", "owner")
+    want(optional(record.license), "/license", "license")
+    want(texts(record.tags), "/tags", "tags")
+    if not isinstance(record.declarations, tuple):
+        want(False, "/declarations", "declarations")
+        return
+    for i, d in enumerate(record.declarations):
+        dp = f"/declarations/{i}"
+        if not isinstance(d, Declaration) or not isinstance(d.declared_by, Party):
+            want(False, dp, "declaration")
+            continue
+        want(text(d.declared_by.role) and optional(d.declared_by.id), f"{dp}/declaredBy", "declaredBy")
+        for name in ("issued", "effective_from", "until"):
+            want(optional(getattr(d, name)), dp, name)
+        rules, consent = d.rules, d.consent
+        if not isinstance(rules, tuple) or not isinstance(consent, tuple):
+            want(False, dp, "rules or consent")
+            continue
+        for j, r in enumerate(rules):
+            ok = isinstance(r, Rule) and text(r.effect) and text(r.use) and optional(r.start) and optional(r.until)
+            want(ok and all(texts(getattr(r, k)) for k in ("purpose", "actor", "jurisdiction", "duties")),
+                 f"{dp}/rules/{j}", "rule")
+        for j, c in enumerate(consent):
+            want(isinstance(c, Consent) and text(c.use) and text(c.status), f"{dp}/consent/{j}", "consent")
+
+
 class Collector:
     """Steps 2 (model check), 3 (statements), 3a (tags): one record in, its statements out."""
 
@@ -116,6 +167,9 @@ class Collector:
         be read. Also returns the tags that resemble registered tags, ``(index, raw, TagMatch)``."""
         problems: list[Issue] = []
         out: list[Statement] = []
+        _check_types(record, problems)
+        if problems:
+            raise InvalidModel(problems)
         self._check_record(record, problems)
         for d in record.declarations:
             out.extend(self._declaration(d, problems))
@@ -259,7 +313,8 @@ def read_json(obj: Any, *, vocabulary: Vocabulary | None = None,
     ``vocabulary`` and ``registry`` are the resolver's (None: the bundled ones). Returns ``(None, issues)`` when the
     record is invalid.
     """
-    from aiterms import parse, validate
+    from aiterms import parse
+    from aiterms import validation as validate
 
     report = validate.check(obj, vocabulary=vocabulary, registry=registry)
     if not report.valid:

@@ -61,7 +61,7 @@ def _check_record(record: Any) -> list[Issue]:
     if not isinstance(record, Mapping):
         return [coded(RECORD_INVALID, "the record is not a JSON object")]
     try:
-        from aiterms.validate import check
+        from aiterms.validation import check
     except ImportError:  # pragma: no cover - the validator ships with aiterms
         return []
     report = check(dict(record))

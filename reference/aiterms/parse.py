@@ -6,7 +6,7 @@ bundled context, readable as plain JSON -- so that the later layers (JSON Schema
 Non-canonical forms go through rdflib using only the bundled context: a context that is not the bundled one is
 reported (``context-not-bundled``) and is never fetched.
 
-This module judges syntax and the JSON-LD context only; validity is :mod:`aiterms.validate`'s business.
+This module judges syntax and the JSON-LD context only; validity is :mod:`aiterms.validation`'s business.
 rdflib is imported lazily, only for documents that need it.
 """
 
@@ -219,6 +219,12 @@ def _context_references(value: Any, path: str) -> Iterator[tuple[str, Any]]:
                 cp = p + pointer(k)
                 if k in ("@context", "@import"):
                     yield cp, child
+                    if _is_bundled_context_object(child):
+                        continue  # its own (property-scoped) contexts are part of it
+                    if isinstance(child, list):
+                        stack.extend((f"{cp}/{i}", c) for i, c in enumerate(child)
+                                     if isinstance(c, dict | list) and not _is_bundled_context_object(c))
+                        continue
                 if isinstance(child, dict | list):
                     stack.append((cp, child))
         elif isinstance(v, list):
@@ -257,19 +263,50 @@ def _is_canonical_context(ctx: Any) -> bool:
 def _extra_context_issues(ctx: Any) -> list[Issue]:
     """req-context-bundled: items after the context IRI may only add terms (record.schema.json#/$defs/context).
     They are never fetched; an inline item that redefines a term of the (protected) bundled context is a JSON-LD
-    expansion error, as it is for any JSON-LD processor."""
+    expansion error, as it is for any JSON-LD processor. req-record-context: an inline item that maps a term, its
+    ``@vocab`` or its ``@base`` into the aiterms namespace is reported too: JSON-LD processors would read such a
+    term (``"train": "…/use/ai-training"``) as an aiterms term, while the record read as plain JSON does not."""
     if not isinstance(ctx, list):
         return []
     found: list[Issue] = []
     bundled = bundled_context().get("@context", {})
     terms = set(bundled) if isinstance(bundled, dict) else set()
     for i, entry in enumerate(ctx[1:], 1):
-        if isinstance(entry, dict):
-            for key in entry:
-                if key in terms and not key.startswith("@"):
-                    found.append(issue(JSONLD_EXPANSION, f"the context redefines the protected aiterms term {key!r}",
-                                       f"/@context/{i}/{key}"))
+        if not isinstance(entry, dict):
+            continue
+        prefixes = {k: v for k, v in entry.items() if isinstance(v, str) and not k.startswith("@")}
+        vocab = entry.get("@vocab") if isinstance(entry.get("@vocab"), str) else None
+        for key, definition in entry.items():
+            if key in terms and not key.startswith("@"):
+                found.append(issue(JSONLD_EXPANSION, f"the context redefines the protected aiterms term {key!r}",
+                                   pointer("@context", i, key)))
+            elif key != "@version" and _into_namespace(definition, prefixes, vocab):
+                found.append(issue(JSONLD_EXPANSION, f"the context maps {limits.bounded(key)!r} into the aiterms "
+                                   f"namespace {NAMESPACE}; only the bundled context defines aiterms terms",
+                                   pointer("@context", i, key)))
     return found
+
+
+def _into_namespace(definition: Any, prefixes: dict[str, str], vocab: str | None) -> bool:
+    """Whether any IRI in a term definition (a string, or the strings of an expanded term definition, nested
+    contexts included) is, or expands with the item's own prefixes or ``@vocab`` to, an IRI in the aiterms
+    namespace. Iterative, so any depth is safe."""
+    stack = [definition]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str) and not v.startswith("@"):
+            prefix, colon, rest = v.partition(":")
+            if colon and prefix in prefixes and not rest.startswith("//"):
+                v = prefixes[prefix] + rest
+            elif not colon and vocab:
+                v = vocab + v
+            if v.startswith(NAMESPACE):
+                return True
+    return False
 
 
 def _looks_expanded(value: Any) -> bool:
@@ -410,7 +447,7 @@ class _ContextMap:
     by_iri: dict[str, _Term]
     classes: dict[str, str]  # class IRI -> compact name
     record_class: str
-    concepts: dict[str, str]  # concept IRI -> id
+    names: dict[str, str]  # IRI of a top-level term (property or class) -> the term
 
 
 def _expand(value: str, prefixes: dict[str, str], vocab: str | None) -> str:
@@ -426,8 +463,6 @@ def _expand(value: str, prefixes: dict[str, str], vocab: str | None) -> str:
 
 @cache
 def _context_map() -> _ContextMap:
-    from aiterms.vocab import Vocabulary
-
     raw = bundled_context().get("@context", {})
     defs: dict[str, Any] = {}
     for part in raw if isinstance(raw, list) else [raw]:
@@ -468,12 +503,9 @@ def _context_map() -> _ContextMap:
             continue
         terms[iri] = _Term(name, iri, typ if isinstance(typ, str) else None,
                            container if isinstance(container, str) else None, term_vocab)
-    concepts: dict[str, str] = {}
-    for scheme in Vocabulary.bundled().schemes.values():
-        for cid, c in scheme.items():
-            concepts[c.iri] = cid
+    names = {**{t.iri: t.name for t in terms.values()}, **classes}
     record_class = next((iri for iri, n in classes.items() if n == "ImageRecord"), NAMESPACE + "ImageRecord")
-    return _ContextMap(terms, classes, record_class, concepts)
+    return _ContextMap(terms, classes, record_class, names)
 
 
 def graph_from_jsonld(value: Any) -> Any:
@@ -547,8 +579,13 @@ def records_from_graph(graph: Any) -> list[dict[str, Any]]:
     """req-graph-to-record: every ``aiterms:ImageRecord`` node of a graph as a canonical record.
 
     Properties are named by the bundled context's terms; values of ``@set`` terms are arrays in a canonical order
-    (sorted), vocabulary values are ids, and a property the context does not know keeps its full IRI as key (so
-    the schema layer reports it). A node reached twice on one path (a cycle) is an error.
+    (sorted), and a property the context does not know keeps its full IRI as key (so the schema layer reports it).
+    A value of a vocabulary term (``use``, ``purpose``, ...) in its scheme's namespace is the rest of the IRI --
+    the id, registered or not (``…/use/train`` is ``train``), exactly what the compact form says. A value whose
+    kind does not fit its term (a literal where the context expects an IRI, or an IRI that is no node where it
+    expects a literal or an object) comes back as the JSON-LD value object or node reference compact JSON-LD
+    would write (``{"@value": …}``, ``{"id": …}``), so the schema layer reports it instead of it being silently
+    read as a string. A node reached twice on one path (a cycle) is an error.
     """
     from rdflib import RDF, BNode, Literal, URIRef
 
@@ -557,18 +594,10 @@ def records_from_graph(graph: Any) -> list[dict[str, Any]]:
 
     def compact_vocab(term: _Term, o: Any) -> Any:
         iri = str(o)
-        cid = cmap.concepts.get(iri)
-        if cid is not None:
-            return cid
-        if term.vocab and iri.startswith(term.vocab) and iri[len(term.vocab):]:
+        if term.vocab and iri.startswith(term.vocab):
             return iri[len(term.vocab):]
-        if iri.startswith(NAMESPACE):
-            # an unregistered id in one of the vocabulary's namespaces (".../use/train"): keep the id, so the
-            # meaning layer reports it exactly as it reports the same id written in compact JSON
-            rest = iri[len(NAMESPACE):].split("/")
-            if len(rest) == 2 and rest[1]:
-                return rest[1]
-        return iri
+        # A value that is the name of a top-level term ("use": "tags") expands to that term's IRI
+        return cmap.names.get(iri, iri)
 
     def node(subject: Any, path: tuple[Any, ...], top: bool) -> dict[str, Any]:
         if subject in path:
@@ -594,14 +623,16 @@ def records_from_graph(graph: Any) -> list[dict[str, Any]]:
             terms[key] = term
             if isinstance(o, Literal):
                 v: Any = _literal_value(o)
+                if term is not None and term.type in ("@vocab", "@id"):
+                    v = {"@value": v}
             elif term is not None and term.type == "@vocab":
                 v = compact_vocab(term, o)
             elif term is not None and term.type == "@id":
                 v = str(o)
             elif isinstance(o, BNode) or (isinstance(o, URIRef) and (o, None, None) in graph):
                 v = node(o, (*path, subject), False)
-            else:
-                v = str(o)
+            else:  # an IRI that is no node here: a node reference, as compact JSON-LD writes it
+                v = {"id": str(o)}
             values.setdefault(key, []).append(v)
         for key, vs in values.items():
             term = terms.get(key)

@@ -141,13 +141,15 @@ class Resolver:
         self.collector = Collector(self.vocabulary, self.registry, self._valid_jurisdiction)
         self._prepared: dict[Query, _Prepared] = {}
         self._descendants = {u: self.vocabulary.descendants(u) for u in self.vocabulary.uses}
+        self._ancestors = {u: self.vocabulary.ancestors(u) for u in self.vocabulary.uses}
 
     def _valid_jurisdiction(self, code: str) -> bool:
         return self.jurisdictions.area(code) is not None
 
     def covers(self, narrow: str, broad: str) -> bool:
         """spec#alg-scope: a statement on ``broad`` covers ``narrow``."""
-        return self.vocabulary.is_narrower_or_equal(narrow, broad)
+        ancestors = self._ancestors.get(narrow)
+        return broad == narrow if ancestors is None else broad in ancestors
 
     def shared(self, a: str, b: str) -> frozenset[str]:
         """The uses both ``a`` and ``b`` cover (``computer-vision`` and ``biometric`` share ``face-recognition``)."""
@@ -174,6 +176,10 @@ class Resolver:
 
     def prepare(self, query: Query) -> _Prepared:
         """alg-query / req-resolve-query: check the query; fill in ``at`` (now, UTC) when it is absent."""
+        fields = (query.use, query.purpose, query.actor, query.jurisdiction, query.at)
+        if not isinstance(query.use, str) or not all(v is None or isinstance(v, str) for v in fields):
+            bad = Issue(INVALID_QUERY_VALUE, Severity.ERROR, "every query value must be a string", "")
+            return _Prepared(query=Query(use=str(query.use), at=now()), at=datetime.now(UTC), issues=(bad,))
         cached = self._prepared.get(query) if query.at is not None else None
         if cached is not None:
             return cached
@@ -274,6 +280,15 @@ class Resolver:
 
     def _decide(self, record: Record, statements: list[Statement], prep: _Prepared, steps: list[str],
                 warnings: list[Issue]) -> Decision:
+        """Steps 4 to 6, 13 and 14.
+
+        req-resolve-in-force: A statement whose declaration or rule is not in force at the date of use MUST NOT
+        influence the decision. req-resolve-supersede: A newer declaration of a party MUST replace that party's older
+        declarations for every use its in-force statements cover. req-resolve-narrower: A permission of a use MUST
+        NOT yield ``allowed`` when a narrower use comes out ``notAllowed``; the outcome MUST be ``constrained`` and
+        the reasons MUST name the excluded use. req-resolve-decision: ``obligations`` MUST be empty unless the outcome
+        is ``constrained``.
+        """
         q = prep.query.use
         reasons: list[tuple[bool, Reason]] = []
         steps.append(ALG_STATEMENTS)
@@ -313,14 +328,17 @@ class Resolver:
         if narrower:
             steps.append(ALG_NARROWER)
             excluded: list[_Verdict] = []
+            permitted: list[str] = []
             for d in narrower:
                 v = self._evaluate(d, pool, prep, record, license_info, primary=False)
                 if v.outcome == NOT_ALLOWED and outcome != NOT_ALLOWED:
                     excluded.append(v)
-                elif v.outcome in (ALLOWED, CONSTRAINED) and outcome == NOT_ALLOWED and any(
-                        s.use == d for s in pool):
-                    reasons.append((False, reason(ALG_NARROWER, "info", f"the narrower use {d} is permitted; "
-                                                   f"asking about {d} gives its own answer", use=d)))
+                elif v.outcome in (ALLOWED, CONSTRAINED) and outcome in (NOT_ALLOWED, UNSPECIFIED):
+                    permitted.append(d)
+            for d in permitted:
+                if not any(e != d and self.covers(d, e) for e in permitted):
+                    reasons.append((False, reason(ALG_NARROWER, "info", f"the narrower use {d} is permitted; asking "
+                                                  f"about {d} gives its own answer", use=d)))
             excluded = [v for v in excluded if not any(
                 w.use != v.use and self.covers(v.use, w.use) for w in excluded)]
             decisive = outcome in (ALLOWED, CONSTRAINED)
@@ -348,6 +366,18 @@ class Resolver:
 
     def _evaluate(self, u: str, pool: list[Statement], prep: _Prepared, record: Record,
                   license_info: LicenseInfo | None, *, primary: bool) -> _Verdict:
+        """Steps 7 to 12 for one use ``u`` (``primary``: the queried use, whose reasons are all kept).
+
+        req-resolve-specificity: Within one party, a more specific statement MUST beat a less specific one; between
+        statements of one party that are equally specific or incomparable, the prohibition MUST win.
+        req-resolve-authority: Platform and dataset-curator statements MUST NOT decide a use for which a rights
+        holder has a matching covering statement; between parties of the same tier, and between a depicted person's
+        refusal and any other statement, the prohibition MUST win. req-resolve-depicted-refusal: A depicted person's
+        refusal of a use MUST make that use and every narrower use ``notAllowed``. req-resolve-eu-research: For a query
+        with jurisdiction in the EU, actor ``research-organization`` or ``cultural-heritage-institution`` and purpose
+        ``research``, a rights holder's, platform's or dataset curator's prohibition of a data-mining use MUST NOT
+        decide the outcome.
+        """
         v = _Verdict(u)
         covering = [s for s in pool if self.covers(u, s.use)]
         # Step 7 (alg-match / req-resolve-open-dimension)
@@ -497,7 +527,7 @@ class Resolver:
             return reason(ALG_LICENSE, effect, text, use=u, rule="/license", party=owner, role=RIGHTS_HOLDER,
                            signal="license")
 
-        ancestors = self.vocabulary.ancestors(u)
+        ancestors = self._ancestors.get(u, frozenset({u}))
         if not permitted:
             if primary:
                 v.add(lic("info", f"the license {info.name} neither permits nor prohibits {u} by itself: a license "

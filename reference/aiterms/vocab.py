@@ -30,6 +30,7 @@ class Mapping_:
     version: str | None = None
     iri: str | None = None
     note: str | None = None
+    effect: str | None = None  # permit | prohibit | none, for signal values that are statements (PLUS, noai)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,8 @@ class Concept:
             **({"replacedBy": self.replaced_by} if self.replaced_by else {}),
             "mappings": [
                 {k: v for k, v in (("scheme", m.scheme), ("version", m.version), ("token", m.token),
-                                   ("relation", m.relation), ("iri", m.iri), ("note", m.note)) if v is not None}
+                                   ("relation", m.relation), ("effect", m.effect), ("iri", m.iri),
+                                   ("note", m.note)) if v is not None}
                 for m in self.mappings
             ],
         }
@@ -72,7 +74,7 @@ class Vocabulary:
                     broader=tuple(c.get("broader", ())), status=c.get("status", "active"),
                     since=c.get("since", "0.1"), replaced_by=c.get("replacedBy"),
                     mappings=tuple(Mapping_(m["scheme"], m["token"], m["relation"], m.get("version"), m.get("iri"),
-                                            m.get("note")) for m in c.get("mappings", ())),
+                                            m.get("note"), m.get("effect")) for m in c.get("mappings", ())),
                 )
                 for cid, c in concepts.items()
             }

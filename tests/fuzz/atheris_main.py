@@ -103,7 +103,7 @@ def run_subprocess(target: str, runs: int, seconds: float = float("inf")) -> tup
     if seconds != float("inf"):
         cmd.append(f"-max_total_time={int(seconds)}")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                          preexec_fn=lambda: os.nice(10) if hasattr(os, "nice") else None)  # noqa: PLW1509
+                          preexec_fn=lambda: os.nice(10) if hasattr(os, "nice") else None)
     sys.stdout.write(proc.stdout[-4000:])
     sys.stdout.write(proc.stderr[-8000:])
     found = _DONE.findall(proc.stderr + proc.stdout)

@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         result = fuzz(t, mod, runs=args.runs, seconds=args.seconds, seed=args.seed, resolve=resolve)
         for p in result.problems.values():
             if args.minimize > 0:
-                p.data = minimize(t, mod, p.data, p.name or t.default_name, p.key, seconds=args.minimize, resolve=resolve)
+                p.data = minimize(t, mod, p.data, p.name or t.default_name, p.key, seconds=args.minimize,
+                                  resolve=resolve)
             save(p)
         print(json.dumps(result.summary()), flush=True)
         status = status or (1 if result.problems else 0)

@@ -51,7 +51,8 @@ def _one_or_many(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 junk_text = st.text(max_size=12)
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+json_scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                | st.text(max_size=20))
 json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(
     st.text(max_size=8), c, max_size=4), max_leaves=30)
 

@@ -119,6 +119,10 @@ class Skip(Exception):
     """A target (or a property) cannot run yet; the message says why."""
 
 
+class FailClosed(Exception):
+    """Raised by a target's run function when its output breaks the fail-closed property."""
+
+
 @dataclass
 class Problem:
     kind: str  # crash | invariant | fail-closed
@@ -196,9 +200,49 @@ def run_resolver_json(mod: Any, data: bytes, name: str) -> Outcome:
         return Outcome((), ())
     if not isinstance(value, dict):
         return Outcome((), ())
-    validate = importlib.import_module("aiterms.validate")
+    validate = importlib.import_module("aiterms.validation")
     report = validate.check(value)
     return Outcome(tuple(report.issues), ((value, not report.valid),))
+
+
+def _run_annotate(fmt: str) -> Callable[[Any, bytes, str], Outcome]:
+    """``aiterms annotate`` on a manifest: rows it marks allowed/constrained must be valid records (JSON Lines)."""
+
+    def run(mod: Any, data: bytes, name: str) -> Outcome:
+        import tempfile
+
+        from aiterms.cli import run as cli
+
+        with tempfile.TemporaryDirectory(prefix="aiterms-fuzz-") as tmp:
+            src, out = Path(tmp) / f"manifest.{fmt}", Path(tmp) / f"out.{fmt}"
+            src.write_bytes(data)
+            err = io.StringIO()
+            code = cli(["annotate", str(src), "--use", "cv-training", "--at", AT, "-q", "-o", str(out),
+                        "--input-format", fmt], stdout=io.StringIO(), stderr=err, stdin=io.StringIO(""))
+            if code not in (0, 1, 2):
+                raise AssertionError(f"annotate exited {code}: {err.getvalue()[-500:]}")
+            if "Traceback" in err.getvalue():
+                raise AssertionError(f"annotate printed a traceback: {err.getvalue()[-800:]}")
+            if fmt != "jsonl" or not out.exists():
+                return Outcome((), ())
+            validate = importlib.import_module("aiterms.validation")
+            for n, line in enumerate(out.read_bytes().splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    raise AssertionError(f"annotate wrote line {n} that is not JSON: {line[:200]!r}") from None
+                if not isinstance(row, dict):
+                    raise AssertionError(f"annotate wrote line {n} that is not an object")
+                outcome = row.pop("aiterms_outcome", None)
+                row.pop("aiterms_obligations", None)
+                row.pop("aiterms_reason", None)
+                if outcome in PERMISSIVE and not validate.check(row).valid:
+                    raise FailClosed(f"annotate marked line {n} {outcome!r}, but the record has errors")
+        return Outcome((), ())
+
+    return run
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -328,6 +372,8 @@ def _check(target: Target, mod: Any, data: bytes, name: str,
         outcome = target.run(mod, data, name)
     except target.documented:
         return None, []
+    except FailClosed as exc:
+        return None, [Problem("fail-closed", target.name, data, str(exc)[:300])]
     except Exception as exc:
         tb = exc.__traceback__
         summary = f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -546,14 +592,14 @@ def _i(family: str) -> str:
 
 
 TARGETS: tuple[Target, ...] = (
-    Target("json", "aiterms.validate", _validator_run("record.json"), ("openverse-catalog/flickr/*.json",),
+    Target("json", "aiterms.validation", _validator_run("record.json"), ("openverse-catalog/flickr/*.json",),
            extra_seeds=_records, flip_safe=True, default_name="record.json", oversize=_pad_json),
-    Target("jsonl", "aiterms.validate", run_jsonl, (), builtin=(("prohibit.jsonl", JSONL_PROHIBIT),),
+    Target("jsonl", "aiterms.validation", run_jsonl, (), builtin=(("prohibit.jsonl", JSONL_PROHIBIT),),
            extra_seeds=_jsonl_seeds, flip_safe=True,
            default_name="records.jsonl"),
-    Target("jsonld", "aiterms.validate", _validator_run("record.jsonld"), ("w3c-poe/vocab/examples/*.json",),
+    Target("jsonld", "aiterms.validation", _validator_run("record.jsonld"), ("w3c-poe/vocab/examples/*.json",),
            extra_seeds=lambda: _graph_seeds("jsonld"), flip_safe=True, default_name="record.jsonld"),
-    Target("turtle", "aiterms.validate", _validator_run("record.ttl"), ("w3c-poe/vocab/examples/*.ttl",),
+    Target("turtle", "aiterms.validation", _validator_run("record.ttl"), ("w3c-poe/vocab/examples/*.ttl",),
            extra_seeds=lambda: _graph_seeds("turtle"), flip_safe=True, default_name="record.ttl"),
     Target("resolver", "aiterms.resolve", run_resolver_json, (), extra_seeds=_records, flip_safe=True,
            default_name="record.json"),
@@ -579,16 +625,24 @@ TARGETS: tuple[Target, ...] = (
            prohibiting=("prohibit-ai.txt",)),
     Target("html", _i("html"), run_importer, ("**/*.html",), builtin=(("page.html", HTML),), default_name="page.html",
            prohibiting=("page.html",)),
-    Target("rsl", _i("rsl"), run_importer, (), builtin=(("rsl.xml", RSL), ("prohibit-rsl.xml", RSL_PROHIBIT)), flip_safe=True, default_name="rsl.xml"),
+    Target("rsl", _i("rsl"), run_importer, (), builtin=(("rsl.xml", RSL), ("prohibit-rsl.xml", RSL_PROHIBIT)),
+           flip_safe=True, default_name="rsl.xml"),
     Target("odrl", _i("odrl"), run_importer, ("w3c-poe/vocab/examples/*", "w3c-poe/model/extracted-examples/*.json",
                                                "w3c-odrl/bp/license/*/*.ttl"),
-           builtin=(("policy.json", ODRL), ("prohibit-policy.json", ODRL_PROHIBIT)), flip_safe=True, default_name="policy.json"),
+           builtin=(("policy.json", ODRL), ("prohibit-policy.json", ODRL_PROHIBIT)), flip_safe=True,
+           default_name="policy.json"),
     Target("flickr-json", _i("flickr"), run_importer, ("openverse-catalog/flickr/*.json",),
            builtin=(("photo.json", FLICKR_JSON), ("arr-photo.json", FLICKR_ARR)), default_name="photo.json",
            prohibiting=("arr-photo.json",)),
     Target("flickr-tsv", _i("flickr"), run_importer, ("openverse-catalog/example_output/*.tsv",),
            builtin=(("photos.tsv", FLICKR_TSV), ("photos.csv", FLICKR_TSV.replace(b"\t", b","))),
            default_name="photos.tsv"),
+    Target("dataset-jsonl", "aiterms.cli._annotate", _run_annotate("jsonl"), (), builtin=(
+        ("prohibit.jsonl", JSONL_PROHIBIT),), extra_seeds=_jsonl_seeds, default_name="manifest.jsonl"),
+    Target("dataset-csv", "aiterms.cli._annotate", _run_annotate("csv"), ("openverse-catalog/example_output/*.tsv",),
+           builtin=(("photos.csv", FLICKR_TSV.replace(b"\t", b",")),), default_name="manifest.csv"),
+    Target("dataset-tsv", "aiterms.cli._annotate", _run_annotate("tsv"), ("openverse-catalog/example_output/*.tsv",),
+           builtin=(("photos.tsv", FLICKR_TSV),), default_name="manifest.tsv"),
     Target("cclicense", _i("cclicense"), run_importer, (),
            builtin=(("license.txt", b"https://creativecommons.org/licenses/by-nc/4.0/\n"),),
            default_name="license.txt"),

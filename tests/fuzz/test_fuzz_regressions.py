@@ -2,9 +2,10 @@
 
 Each file is run through its target's check (no exception escapes, issues are coded, an input with an error
 permits nothing; with the resolver when it exists) within a time limit. A ``<name>.url`` file next to it gives the
-URL the importer is told the input belongs to (robots.txt patterns are matched against its path). A case whose owner has not fixed it yet is listed in
-``regressions/pending.txt`` (``<target>/<name>.bin  reason``) and expected to fail (strict: once it passes, the
-line must go). /work/notes/crashes.md (outside the repository) has the traceback and the owning module of each.
+URL the importer is told the input belongs to (robots.txt patterns are matched against its path). A case whose
+owner has not fixed it yet is listed in ``regressions/pending.txt`` (``<target>/<name>.bin  reason``) and expected
+to fail (strict: once it passes, the line must go). /work/notes/crashes.md (outside the repository) has the
+traceback and the owning module of each.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from . import targets
 
-TIME_LIMIT = 5.0  # seconds per regression input
+TIME_LIMIT = 5.0  # seconds of CPU per regression input
 
 HERE = Path(__file__).resolve().parent / "regressions"
 
@@ -27,8 +28,8 @@ def _pending() -> dict[str, str]:
     if not path.is_file():
         return {}
     out = {}
-    for line in path.read_text("utf-8").splitlines():
-        line = line.strip()
+    for raw in path.read_text("utf-8").splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             key, _, reason = line.partition(" ")
             out[key] = reason.strip() or "not fixed yet"
@@ -64,7 +65,7 @@ def test_regression(path: Path) -> None:
     url_file = path.with_suffix(".url")
     url = url_file.read_text("utf-8").strip() if url_file.is_file() else targets.URL
     with _time_limit(TIME_LIMIT):
-        _outcome, problems = _check_with_url(target, mod, path.read_bytes(), name, resolve, url)
+        _outcome, problems = _check_with_url(target, mod, path.read_bytes(), name, resolve, url=url)
     assert not problems, "\n".join(f"[{p.kind}] {p.summary} at {p.where}\n{p.detail}" for p in problems)
 
 
@@ -73,7 +74,7 @@ def test_pending_entries_exist() -> None:
     assert not missing, f"regressions/pending.txt names files that do not exist: {missing}"
 
 
-def _check_with_url(target: targets.Target, mod: object, data: bytes, name: str, resolve: object,
+def _check_with_url(target: targets.Target, mod: object, data: bytes, name: str, resolve: object, *,
                     url: str) -> tuple[object, list[targets.Problem]]:
     saved = targets.URL
     targets.URL = url
@@ -87,7 +88,7 @@ class _TooSlow(Exception):
     pass
 
 
-class _time_limit:  # noqa: N801 - used as a context manager
+class _time_limit:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.active = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
@@ -97,10 +98,10 @@ class _time_limit:  # noqa: N801 - used as a context manager
             def alarm(_sig: int, _frame: object) -> None:
                 raise _TooSlow(f"the input took longer than {self.seconds} s (a hang or super-linear work)")
 
-            self.old = signal.signal(signal.SIGALRM, alarm)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.old = signal.signal(signal.SIGVTALRM, alarm)  # CPU time: the machine may be shared
+            signal.setitimer(signal.ITIMER_VIRTUAL, self.seconds)
 
     def __exit__(self, *exc: object) -> None:
         if self.active:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old)
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+            signal.signal(signal.SIGVTALRM, self.old)

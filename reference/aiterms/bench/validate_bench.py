@@ -32,7 +32,7 @@ def _reference_engine_rate(path: str, sample: int = 2_000) -> float:
     """Records per CPU second of the pure jsonschema engine (is_valid only) on the first ``sample`` lines."""
     import orjson
 
-    from aiterms import validate
+    from aiterms import validation as validate
 
     values = []
     with open(path, "rb") as fh:
@@ -82,7 +82,7 @@ def _local_lines(n: int, seed: int) -> Iterator[bytes]:
 
 
 def run(path: str, *, engine: str = "fast") -> dict[str, Any]:
-    from aiterms import validate
+    from aiterms import validation as validate
 
     validate.use_fast_engine(engine == "fast")
     fast_available = validate._fast_validator() is not None  # warm-up: schemas compiled before timing

@@ -37,16 +37,27 @@ def add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from aiterms import __version__
+class _Version(argparse.Action):
+    """``--version`` that reads the installed version only when asked (keeps startup fast)."""
 
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        import aiterms
+
+        parser.exit(0, f"aiterms {aiterms.__version__}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="aiterms",
         description="Machine-readable AI-usage terms for images: validate records, answer 'may I use this "
         "image for this use?', import and export every existing signal.",
         epilog="Exit codes: 0 done/valid, 1 invalid input or findings, 2 usage error or unreadable input.",
     )
-    parser.add_argument("--version", action="version", version=f"aiterms {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:

@@ -86,11 +86,20 @@ def run_command(args: argparse.Namespace, io: IO, *, command: str) -> int:
     keep = keep_set(args.include_constrained) if command == "filter" else None
     opts = Options(query=query, keep=keep, store=args.declarations, columns=columns, cache_size=args.cache_size,
                    max_issues=args.max_issues, annotate_filtered=bool(getattr(args, "annotate", False)))
+    binary = getattr(io.stdout, "buffer", None)
+    collected = None
+    if args.output in (None, "-") and binary is None:  # a text stream without bytes (tests, embedding)
+        import io as _io
+
+        collected = _io.BytesIO()
+        binary = collected
     cfg = Run(inputs=list(args.manifests), output=args.output, input_format=args.input_format, workers=args.workers,
               summary_path=args.summary, report_path=args.report, progress=io.stderr if io.stderr is sys.stderr else None,
-              quiet=args.quiet, command=command)
+              quiet=args.quiet, command=command, stdout=binary)
     try:
         summary = run_manifest(cfg, opts, stderr=io.stderr)
+        if collected is not None:
+            io.stdout.write(collected.getvalue().decode("utf-8"))
     except UsageError as exc:
         io.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _validate(record: dict[str, Any]) -> list[Any]:
     """The validator's errors, or nothing when the validator is not installed."""
     try:
-        from aiterms.validate import check
+        from aiterms.validation import check
     except ImportError:
         return []
     report = check(record)
@@ -88,7 +88,12 @@ def run(args: argparse.Namespace, io: IO) -> int:
         return EXIT_FINDINGS
     failed = any(str(i.severity) == "error" for i in result.issues)
     if args.output:
-        atomic_write(args.output, result.data)
+        try:
+            atomic_write(args.output, result.data)
+        except OSError as exc:
+            io.stderr.write(f"aiterms export: error: {args.output}: cannot write: "
+                            f"{getattr(exc, 'strerror', None) or exc}; nothing was written\n")
+            return EXIT_USAGE
     if args.format == "json":
         try:
             text = result.data.decode("utf-8")

@@ -111,7 +111,7 @@ def _unreadable(out: _Out, tally: _Tally, name: str, why: str) -> None:
 
 
 def _jsonl(out: _Out, tally: _Tally, name: str, lines: Any, strict: bool) -> None:
-    from aiterms.validate import iter_jsonl
+    from aiterms.validation import iter_jsonl
 
     documents = invalid = 0
     for n, report in iter_jsonl(lines, strict=strict):
@@ -125,7 +125,7 @@ def _jsonl(out: _Out, tally: _Tally, name: str, lines: Any, strict: bool) -> Non
 
 def _whole(out: _Out, tally: _Tally, name: str, data: bytes, strict: bool) -> None:
     from aiterms import parse
-    from aiterms.validate import check_text
+    from aiterms.validation import check_text
 
     fmt = parse.detect_format(name if name != "-" else None, data[:4096])
     if fmt == parse.JSONL:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO, Any, TextIO, TypeVar
 
@@ -50,7 +50,7 @@ class Run:
     progress: TextIO | None = None  # where the progress bar goes (drawn only on a terminal)
     quiet: bool = False
     command: str = "annotate"
-    extra_issues: list[Issue] = field(default_factory=list)
+    stdout: IO[bytes] | None = None  # where output without -o goes (default: the process's standard output)
 
 
 def now_text() -> str:
@@ -196,7 +196,7 @@ def run(cfg: Run, opts: Options, *, stderr: TextIO) -> Summary:
     total = sum(s for s in sizes if s is not None) if all(s is not None for s in sizes) else None
     progress = Progress(None if cfg.quiet else cfg.progress, total=total or None,
                         label=f"aiterms {cfg.command}")
-    out = M.AtomicOutput(cfg.output)
+    out = M.AtomicOutput(cfg.output, cfg.stdout)
     merged = Stats()
     try:
         for path in cfg.inputs:

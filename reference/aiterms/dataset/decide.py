@@ -103,11 +103,12 @@ def _pointer_get(obj: Any, pointer: str | None) -> Any:
 
 
 def reason_code(decision: Decision, record: Any, registry: Registry | None = None) -> tuple[str, str]:
-    """req-reason-codes: the short reason code of a decision and the signal it came from.
+    """req-reason-codes: the short reason code of a decision and the signal source of the deciding statement.
 
-    ``invalid-record``; ``no-terms`` (nothing decides the use); ``tag:<tag id>``; ``license:nc``;
-    ``consent-refused``; ``consent-required``; ``exception:eu-research``; ``excluded:<narrower use>`` (constrained
-    because a narrower use is not allowed); else ``<role>:<effect>:<use of the deciding statement>``.
+    ``invalid-record``; ``no-terms``; ``exception:eu-research``; ``consent-required``; ``excluded:<narrower use>``;
+    ``license:nc``; ``consent-refused``; ``tag:<tag id>``; else ``<role>:<effect>:<use of the deciding
+    statement>``. When several statements decide, the smallest code (and signal) is taken, so the code does not
+    depend on the order of the record's declarations (as the outcome does not).
     """
     if any(w.code == RECORD_INVALID_CODE for w in decision.warnings) or (
             decision.outcome == UNSPECIFIED and decision.reasons and decision.reasons[0].step in ("alg-query",
@@ -121,32 +122,40 @@ def reason_code(decision: Decision, record: Any, registry: Registry | None = Non
         return NO_TERMS, "none"
     if outcome == CONSTRAINED and "obtain-consent" in decision.obligations:
         return CONSENT_REQUIRED, "consent"
-    wanted = ("prohibit", "consent-refused") if outcome == NOT_ALLOWED else ("permit",)
     if outcome == CONSTRAINED:
-        excluded = next((r for r in reasons if r.step == "alg-narrower" and r.effect == "prohibit"), None)
-        if excluded is not None:
-            return f"excluded:{excluded.use}", _signal_of(excluded, record)
-    r = next((r for r in reasons if r.effect in wanted and r.step in ("alg-authority", "alg-license")), None)
-    if r is None:
-        r = next((r for r in reasons if r.effect in wanted), None)
-    if r is None:
+        excluded = sorted((f"excluded:{r.use}", _signal_of(r, record)) for r in reasons
+                          if r.step == "alg-narrower" and r.effect == "prohibit")
+        if excluded:
+            return excluded[0]
+    wanted = ("prohibit", "consent-refused") if outcome == NOT_ALLOWED else ("permit",)
+    deciding = [r for r in reasons if r.effect in wanted and r.step in ("alg-authority", "alg-license")] or \
+        [r for r in reasons if r.effect in wanted]
+    if not deciding:
         return outcome, "none"
+    reg = registry or Registry.bundled()
+    best = min(_code_of(r, record, reg) for r in deciding)
+    return best[1], best[2]
+
+
+_PRIORITY = {"license:nc": "0", CONSENT_REFUSED: "1"}
+
+
+def _code_of(r: Any, record: Any, registry: Registry) -> tuple[str, str, str]:
+    """(priority, code, signal) of one deciding reason; the caller returns the smallest (code, signal)."""
     signal = _signal_of(r, record)
     if r.signal == "license":
-        return "license:nc", "license"
-    if r.effect == "consent-refused":
-        return CONSENT_REFUSED, signal
-    if r.signal == "tag":
+        code = "license:nc"
+    elif r.effect == "consent-refused" or (r.role == "depicted-person" and r.effect == "prohibit"):
+        code = CONSENT_REFUSED
+    elif r.signal == "tag":
         raw = _pointer_get(record, r.rule)
-        reg = registry or Registry.bundled()
-        m = reg.lookup(raw) if isinstance(raw, str) else None
-        return f"tag:{m.entry.id if m is not None and m.entry is not None else raw}", "tag"
-    stmt = _pointer_get(record, r.rule)
-    use = stmt.get("use") if isinstance(stmt, dict) and isinstance(stmt.get("use"), str) else r.use
-    effect = "prohibit" if r.effect == "consent-refused" else r.effect
-    if r.role == "depicted-person" and effect == "prohibit":
-        return CONSENT_REFUSED, signal
-    return f"{r.role or 'unknown'}:{effect}:{use}", signal
+        m = registry.lookup(raw) if isinstance(raw, str) else None
+        code = f"tag:{m.entry.id if m is not None and m.entry is not None else raw}"
+    else:
+        stmt = _pointer_get(record, r.rule)
+        use = stmt.get("use") if isinstance(stmt, dict) and isinstance(stmt.get("use"), str) else r.use
+        code = f"{r.role or 'unknown'}:{r.effect}:{use}"
+    return _PRIORITY.get(code, "2" if code.startswith("tag:") else "3"), code, signal
 
 
 def _signal_of(r: Any, record: Any) -> str:
@@ -412,19 +421,22 @@ class Worker:
 
     # -- manifest rows -----------------------------------------------------------------------------------------
 
-    def rows(self, first_line: int, rows: Sequence[dict[str, str] | None]) -> tuple[list[Entry], Stats]:
+    def rows(self, first_line: int, rows: Sequence[dict[str, str] | None],
+             joined: Sequence[tuple[list[Any], list[str]]] | None = None) -> tuple[list[Entry], Stats]:
         """req-annotate-rows: one entry per manifest row (``None`` is a row that could not be read; it was
-        reported by the reader and counts as invalid)."""
+        reported by the reader and counts as invalid). ``joined``: each row's store statements (declarations,
+        tags) when they were joined elsewhere (Spark); else they come from the worker's store, if any."""
         was = gc.isenabled()
         gc.disable()
         try:
-            entries = self._rows(first_line, rows)
+            entries = self._rows(first_line, rows, joined)
         finally:
             if was:
                 gc.enable()
         return entries, self.flush()
 
-    def _rows(self, first_line: int, rows: Sequence[dict[str, str] | None]) -> list[Entry]:
+    def _rows(self, first_line: int, rows: Sequence[dict[str, str] | None],
+              joined: Sequence[tuple[list[Any], list[str]]] | None = None) -> list[Entry]:
         st = self.stats
         cm = self.opts.columns
         built: list[tuple[dict[str, Any], list[tuple[str, str]]] | None] = []
@@ -433,8 +445,10 @@ class Worker:
                 built.append(None)
                 continue
             built.append(self.record_of_row(row, cm, first_line + i))
-        if self.store is not None:
+        found = joined
+        if found is None and self.store is not None:
             found = self.store.lookup_many([b[1] if b is not None else [] for b in built])
+        if found is not None:
             for b, (decls, tags) in zip(built, found, strict=True):
                 if b is None or not (decls or tags):
                     continue

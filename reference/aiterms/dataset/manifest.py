@@ -371,12 +371,12 @@ class AtomicOutput:
     """A binary output that appears at ``path`` only when :meth:`commit` is called (temp file, fsync, rename);
     ``-`` is standard output. A symlink at ``path`` is replaced, never written through."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, stdout: IO[bytes] | None = None) -> None:
         self.path = path
         self._tmp: str | None = None
         self.stream: IO[bytes]
         if path is None or path == "-":
-            self.stream = sys.stdout.buffer
+            self.stream = stdout if stdout is not None else sys.stdout.buffer
         else:
             target = Path(path)
             directory = target.parent if str(target.parent) else Path(".")

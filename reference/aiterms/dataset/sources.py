@@ -101,7 +101,7 @@ def now_text() -> str:
 
 def record_items(reader: HashingReader, *, observed: str) -> Iterator[Item | Issue]:
     """req-store-records: the declarations and registered tags of every valid record, keyed by the record."""
-    from aiterms import validate
+    from aiterms import validation as validate
 
     registry = Registry.bundled()
     name = reader.path.lower()
@@ -134,7 +134,7 @@ def _record(doc: Any, line: int, path: str, registry: Registry, validate: Any) -
     if not isinstance(doc, dict):
         yield dataset_issue(STORE_ENTRY_INVALID, "not a record (a JSON object)", line=line)
         return
-    report = validate.check_record(doc)
+    report = validate.check(doc)
     if not report.valid:
         first = report.errors[0]
         yield dataset_issue(STORE_ENTRY_INVALID, f"invalid record ({first.code} at {first.path or '/'}: "
@@ -172,14 +172,7 @@ def list_items(reader: HashingReader, kind: str, *, observed: str, uses: Sequenc
         parts = re.split(r"[\s,;]+", text)
         token = parts[0]
         when = issued
-        if len(parts) > 1 and parts[1]:
-            try:
-                parse_instant(parts[1])
-                when = parts[1]
-            except ValueError:
-                yield dataset_issue(STORE_ENTRY_INVALID, f"{parts[1]!r} is not an RFC 3339 date; entry skipped",
-                                    line=n, value=parts[1])
-                continue
+        date_text = parts[1] if len(parts) > 1 and parts[1] else None
         keys: list[tuple[str, str]]
         by: dict[str, str] = {"role": "rights-holder"}
         if kind == FLICKR_OPTOUT_ACCOUNTS:
@@ -209,6 +202,14 @@ def list_items(reader: HashingReader, kind: str, *, observed: str, uses: Sequenc
                 continue
             keys = [(K.DOMAIN, domain)]
             by["id"] = f"https://{domain}"
+        if date_text is not None:
+            try:
+                parse_instant(date_text)
+                when = date_text
+            except ValueError:
+                yield dataset_issue(STORE_ENTRY_INVALID, f"{date_text!r} is not an RFC 3339 date (the date of the "
+                                    "opt-out); entry skipped", line=n, value=date_text)
+                continue
         decl: dict[str, Any] = {"declaredBy": by, "issued": when or observed, "rules": rules,
                                 "source": {"signal": kind, "location": f"{location_base}:{n}", "raw": text[:8192],
                                            "observed": observed}}
@@ -222,7 +223,7 @@ def list_items(reader: HashingReader, kind: str, *, observed: str, uses: Sequenc
 def import_items(reader: HashingReader, kind: str, *, observed: str, url: str | None = None) -> Iterator[Item | Issue]:
     """req-store-imported: the declarations an importer finds in one source, keyed by the asset it describes or,
     for site-wide signals, by the domain of ``url``."""
-    from aiterms import validate
+    from aiterms import validation as validate
     from aiterms.interop import registry
 
     try:
@@ -250,7 +251,7 @@ def import_items(reader: HashingReader, kind: str, *, observed: str, url: str | 
                             "(the URL it was fetched from)")
         return
     for i, d in enumerate(decls):
-        report = validate.check_record({"@context": CONTEXT_IRI, "type": "ImageRecord", "declarations": [d]})
+        report = validate.check({"@context": CONTEXT_IRI, "type": "ImageRecord", "declarations": [d]})
         if not report.valid:
             first = report.errors[0]
             yield dataset_issue(STORE_ENTRY_INVALID, f"{reader.path}: imported declaration {i} is invalid "

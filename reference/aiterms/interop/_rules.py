@@ -329,6 +329,6 @@ def export_uses(rule: Mapping[str, Any], exact: Mapping[str, Any], code: str, pt
         return []
     deepest = max(use_depth(a) for a in candidates)
     chosen = sorted(a for a in candidates if use_depth(a) == deepest)
-    issues.append(issue(code, f"the target has no term for {use}; exported as a prohibition of "
+    issues.append(issue("export-broadened", f"the target has no term for {use}; exported as a prohibition of "
                          f"{', '.join(chosen)} (prohibits more)", ptr))
     return chosen

@@ -104,14 +104,29 @@ def pattern_length(pattern: str) -> int:
     return len(normalize_path(pattern))
 
 
-def compile_pattern(pattern: str) -> re.Pattern[bytes]:
-    """``*`` matches any sequence of octets, a final ``$`` anchors the end; otherwise a prefix match."""
-    encoded = normalize_path(pattern)
-    anchored = encoded.endswith(b"$")
+def _wildcard_match(pattern: bytes, target: bytes) -> bool:
+    """Greedy left-to-right matching of ``*``-separated segments: with ``*`` as the only wildcard the leftmost
+    occurrence of each segment is always a correct choice, so this runs in time linear in the input (no regex
+    backtracking on patterns such as ``/*a*a*a*b$``)."""
+    anchored = pattern.endswith(b"$")
     if anchored:
-        encoded = encoded[:-1]
-    body = b".*".join(re.escape(part) for part in encoded.split(b"*"))
-    return re.compile(body + (rb"\Z" if anchored else b""), re.DOTALL)
+        pattern = pattern[:-1]
+    parts = pattern.split(b"*")
+    if not target.startswith(parts[0]):
+        return False
+    pos = len(parts[0])
+    if len(parts) == 1:
+        return not anchored or len(target) == pos
+    for segment in parts[1:-1]:
+        if segment:
+            found = target.find(segment, pos)
+            if found < 0:
+                return False
+            pos = found + len(segment)
+    last = parts[-1]
+    if anchored:
+        return len(target) - len(last) >= pos and target.endswith(last)
+    return target.find(last, pos) >= 0
 
 
 def pattern_matches(pattern: str, target: str) -> bool:
@@ -119,7 +134,7 @@ def pattern_matches(pattern: str, target: str) -> bool:
     RFC 9309). An empty pattern matches every target."""
     if pattern == "":
         return True
-    return compile_pattern(pattern).match(normalize_path(target)) is not None
+    return _wildcard_match(normalize_path(pattern), normalize_path(target))
 
 
 def matches_everything(pattern: str) -> bool:

@@ -39,8 +39,9 @@ ALL_LABELS = frozenset().union(*DRAFTS.values())
 
 @dataclass(frozen=True, slots=True)
 class Meaning:
-    """What a label meant in a draft: the uses an ``n`` prohibits (at least what the draft's category covered)
-    and the uses a ``y`` permits (at most what it covered; empty when no use of the taxonomy is narrow enough)."""
+    """req-aipref-meaning: what a label meant in a draft: the uses an ``n`` prohibits (at least what the draft's
+    category covered) and the uses a ``y`` permits (at most what it covered; empty when no use of the taxonomy is
+    narrow enough)."""
 
     prohibit: tuple[str, ...]
     permit: tuple[str, ...]

@@ -23,6 +23,8 @@ from aiterms.interop.base import ExportResult, ImportResult
 from aiterms.report import Issue, Severity, pointer
 
 KIND = "c2pa"
+ALIASES = ("c2pa-manifest",)  # manifest JSON is also read by this module (MANIFEST_IMPORTER)
+PRIORITY = 45  # after the image importer (40), which calls this one for signed images
 TARGET = "c2pa-assertion"
 MEDIA_TYPE = "application/json"
 
@@ -32,6 +34,7 @@ KEY_USES = {"data_mining": "data-mining", "ai_inference": "ai-inference", "ai_tr
             "ai_generative_training": "genai-training"}
 USE_KEYS = {v: k for k, v in KEY_USES.items()}
 VALUES = ("allowed", "notAllowed", "constrained")
+BROADENED = "export-broadened"
 _RANK = {"allowed": 0, "constrained": 1, "notAllowed": 2}
 VERSIONS = {"cawg": "CAWG 1.1", "c2pa": "C2PA 1.4"}
 # Validation status codes that say who signed, not whether the manifest is intact (spec/interop-c2pa.md#trust).
@@ -429,7 +432,7 @@ def export(record: dict[str, Any]) -> ExportResult:
     """req-c2pa-export: one value per CAWG key from the rights holder's rules; inexpressible parts are warnings."""
     from aiterms.interop._rules import covers, dimensions, exportable_rules, use_depth
 
-    code = "c2pa-export-lossy"
+    code = "export-not-expressible"  # spec/interop.md#req-export-lossy; wider answers use export-broadened
     rules, issues = exportable_rules(record, code)
     expressed = set(USE_KEYS)
     for ptr, rule, _party in rules:
@@ -448,12 +451,12 @@ def export(record: dict[str, Any]) -> ExportResult:
         if any(r["effect"] == "prohibit" for _, r in unconditional):
             value, info = "notAllowed", None
             if any(r["effect"] == "permit" for _, r in conditional):
-                issues.append(_issue(code, f"a permission of {use} limited by conditions cannot be expressed in "
+                issues.append(_issue(BROADENED, f"a permission of {use} limited by conditions cannot be expressed in "
                                      "CAWG; exported as notAllowed", next(p for p, r in conditional
                                                                           if r["effect"] == "permit")))
         elif conditional or any(r.get("duties") for _, r in unconditional):
             value, info = "constrained", "; ".join(_describe(r) for _, r in top)
-            issues.append(_issue(code, f"the conditions on {use} cannot be expressed in CAWG; exported as "
+            issues.append(_issue(BROADENED, f"the conditions on {use} cannot be expressed in CAWG; exported as "
                                  "constrained (readers treat it as notAllowed)", conditional[0][0] if conditional
                                  else unconditional[0][0]))
         else:
@@ -465,7 +468,7 @@ def export(record: dict[str, Any]) -> ExportResult:
     per_key, lost = _weaker_on_reimport(record, entries)
     for key, excepted in per_key.items():
         entries[key] = {"use": "constrained", "constraint_info": "except " + ", ".join(excepted)}
-        issues.append(_issue(code, f"{KEY_USES[key]} is permitted, but not plainly for {', '.join(excepted)} (a "
+        issues.append(_issue(BROADENED, f"{KEY_USES[key]} is permitted, but not plainly for {', '.join(excepted)} (a "
                              "narrower prohibition, duty, tag, license or consent rule CAWG cannot state); "
                              "exported as constrained", ""))
     if lost:
@@ -493,7 +496,7 @@ def _weaker_on_reimport(record: Mapping[str, Any], entries: Mapping[str, Mapping
     from aiterms.interop._rules import descendants, known_uses
     from aiterms.model import Query, Record
     from aiterms.resolve import resolve
-    from aiterms.validate import check
+    from aiterms.validation import check
 
     context = {"@context": "https://w3id.org/aiterms/context/v1.jsonld", "type": "ImageRecord"}
     original = {**context, **{k: v for k, v in record.items() if k not in ("@context", "type")}}
@@ -503,18 +506,46 @@ def _weaker_on_reimport(record: Mapping[str, Any], entries: Mapping[str, Mapping
     exported = {**context, **({"declarations": [decl]} if decl else {})}
     before = Record.from_json(original) if check(original).valid else None
     after = Record.from_json(exported)
+    contexts = _query_contexts(original)
+    if contexts is None:
+        before = None
+        contexts = [(None, None, None)]
     weaker: list[str] = []
     for use in sorted(known_uses()):
-        new = resolve(after, Query(use=use))
-        old = resolve(before, Query(use=use)) if before is not None else None
-        if old is None or _RANK_OUTCOME[new.outcome] > _RANK_OUTCOME[old.outcome] or (
-                new.outcome == old.outcome and not set(old.obligations) <= set(new.obligations)):
-            weaker.append(use)
+        for purpose, actor, jurisdiction in contexts:
+            query = Query(use=use, purpose=purpose, actor=actor, jurisdiction=jurisdiction)
+            new = resolve(after, query)
+            old = resolve(before, query) if before is not None else None
+            if old is None or _RANK_OUTCOME[new.outcome] > _RANK_OUTCOME[old.outcome] or (
+                    new.outcome == old.outcome and not set(old.obligations) <= set(new.obligations)):
+                weaker.append(use)
+                break
     per_key = {k: [u for u in weaker if u in descendants(KEY_USES[k])]
                for k, e in entries.items() if e["use"] == "allowed"}
     per_key = {k: v for k, v in per_key.items() if v}
     covered = {u for k in per_key for u in descendants(KEY_USES[k])}
     return per_key, [u for u in weaker if u not in covered]
+
+
+_MAX_CONTEXTS = 256
+
+
+def _query_contexts(record: Mapping[str, Any]) -> list[tuple[str | None, str | None, str | None]] | None:
+    """The questions to compare: no purpose, actor or jurisdiction (where a conditional prohibition bites), and every
+    combination of the values the record's rules name (where a conditional permission with duties bites). A value
+    the record does not name answers as permissively as leaving the dimension open, so these suffice. None when
+    there are too many combinations to compare (every allowed key is then exported as constrained)."""
+    from itertools import product
+
+    values: dict[str, set[str]] = {"purpose": set(), "actor": set(), "jurisdiction": set()}
+    for d in record.get("declarations") or []:
+        for r in (d.get("rules") or []) if isinstance(d, dict) else []:
+            for k, found in values.items():
+                if isinstance(r, dict) and isinstance(r.get(k), list):
+                    found.update(str(v) for v in r[k])
+    axes: list[list[str | None]] = [[None, *sorted(values[k])] for k in ("purpose", "actor", "jurisdiction")]
+    combos = [(p, a, j) for p, a, j in product(*axes)]
+    return combos if len(combos) <= _MAX_CONTEXTS else None
 
 
 def _describe(rule: Mapping[str, Any]) -> str:

@@ -15,6 +15,7 @@ from aiterms.interop.base import ImportResult
 from aiterms.report import Issue, Severity
 
 KIND = "cc-license"
+PRIORITY = 80  # one line of text: after every structured format
 CC_NS = "http://creativecommons.org/ns#"
 _STRAY_NS = re.compile(r"^https?://(?:www\.)?creativecommons\.org/ns#", re.IGNORECASE)
 _MAX_LEN = 2048
@@ -47,7 +48,10 @@ def cc_term(iri: str) -> str | None:
 
 def detect(name: str, head: bytes) -> bool:
     """A short text whose only content is one creativecommons.org license IRI."""
-    text = head[:_MAX_LEN].decode("utf-8", "replace").strip()
+    try:
+        text = head[:_MAX_LEN].decode("utf-8").strip()
+    except UnicodeDecodeError:  # a text detector never accepts binary data (spec/interop.md#req-import-detect)
+        return False
     return bool(text) and "\n" not in text and "creativecommons.org/" in text.lower() and " " not in text
 
 

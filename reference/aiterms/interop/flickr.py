@@ -3,7 +3,7 @@
 A Flickr record states three things aiterms reads: the owner (an account, ``flickr:<nsid>``, who is the rights
 holder), the license (a Flickr license id, mapped through the license table) and the raw tags (kept as found;
 the resolver applies the tag registry, so ``no_cv`` works). One photo gives one record; a file with several
-photos gives several records (:func:`import_many`; ``aiterms import`` writes them as JSON Lines).
+photos gives several records (:func:`import_many`; a command line writes them as JSON Lines).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from aiterms.interop.base import ImportResult
 from aiterms.report import Issue, Severity, pointer
 
 KIND = "flickr-json"
+PRIORITY = 35  # before the generic JSON and text importers
 ALIASES = ("flickr-csv", "flickr-tsv")
 VERSION = "Flickr API"
 NULL = "\\N"  # PostgreSQL COPY null, as in Openverse TSV files
@@ -65,8 +66,8 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
                 return r
         return ImportResult({}, (_issue("flickr-photo-not-found", f"{source_name}: no photo matches {url}"),))
     first = results[0]
-    note = _issue("flickr-multiple-photos", f"{source_name}: {len(results)} photos; this is the first (aiterms "
-                  "import writes one record per photo as JSON Lines; --url picks one)", "", Severity.INFO)
+    note = _issue("flickr-multiple-photos", f"{source_name}: {len(results)} photos; this is the first (--url with "
+                  "a photo page picks another; flickr.import_many reads them all)", "", Severity.INFO)
     return ImportResult(first.record, (*first.issues, note))
 
 

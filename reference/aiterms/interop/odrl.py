@@ -38,6 +38,7 @@ from aiterms.interop.base import ExportResult, ImportResult
 from aiterms.report import Issue, Severity, pointer
 
 KIND = "odrl"
+PRIORITY = 45
 TARGET = "odrl"
 MEDIA_TYPE = "application/ld+json"
 
@@ -99,6 +100,7 @@ EXPORT_ACTIONS = {"data-mining": "odrl:data-mining", "ai-training": "odrl:ai-tra
                   "search-indexing": "odrl:search"}
 # odrl:index is broader than ai-indexing (any index): it may carry a prohibition of ai-indexing, never a permission.
 BROADER_FOR_PROHIBITION = {"ai-indexing": "odrl:index"}
+BROADENED = "export-broadened"
 DUTY_ACTIONS = {f"{ODRL}attribute": "attribution", f"{CC}Attribution": "attribution", f"{CC}Notice": "attribution",
                 f"{ODRL}compensate": "compensate", f"{ODRL}pay": "compensate",
                 f"{ODRL}obtainConsent": "obtain-consent", f"{CC}ShareAlike": "share-alike",
@@ -118,7 +120,8 @@ _LICENSE_LINKS = ("http://purl.org/dc/terms/source", "http://schema.org/sameAs",
                   f"{CC}license", "http://purl.org/dc/terms/license")
 _ISO_CODE = r"(?P<code>[A-Za-z]{2}(?:-[A-Za-z0-9]{1,3})?)"
 _SPATIAL = [re.compile(p) for p in (
-    rf"^urn:iso:(?:std:iso:)?3166(?::-?[12])?:{_ISO_CODE}$", rf"^https?://www\.iso\.org/obp/ui/#iso:code:3166:{_ISO_CODE}$",
+    rf"^urn:iso:(?:std:iso:)?3166(?::-?[12])?:{_ISO_CODE}$",
+    rf"^https?://www\.iso\.org/obp/ui/#iso:code:3166:{_ISO_CODE}$",
     rf"^https?://www\.itu\.int/tML/tML-ISO-3166:{_ISO_CODE}$", rf"^https?://ontologi\.es/place/{_ISO_CODE}$",
     rf"^{_ISO_CODE}$")]
 _MAX_DEPTH = 32
@@ -331,6 +334,7 @@ def _json_nodes(text: str, source_name: str) -> tuple[list[tuple[str, dict[str, 
                 issues.append(_issue("odrl-no-context", f"{source_name}: JSON without the ODRL context; its terms "
                                      "cannot be read as ODRL", cptr))
                 continue
+            normalized["_raw"] = json.dumps(cand, ensure_ascii=False)  # req-producer-source: as found
             nodes.append((cptr, normalized, prefixes))
     return nodes, dict(PREFIXES), issues
 
@@ -370,6 +374,7 @@ def _turtle_nodes(text: str, source_name: str) -> tuple[list[tuple[str, dict[str
     nodes = []
     for s in sorted(policies, key=str):
         tree = _rdf_tree(graph, s, 0, frozenset())
+        tree["_raw"] = text  # req-producer-source: the Turtle document as found
         nodes.append(("", tree, dict(PREFIXES)))
     if not nodes:
         # A CC REL license description (cc:License) is read as the license of the record.
@@ -483,7 +488,7 @@ def _policy(p: _Policy, observed: str | None) -> tuple[dict[str, Any] | None, st
     source: dict[str, Any] = {"signal": "odrl", "version": "ODRL 2.2" + (" + AI vocabulary (CG draft)"
                                                                          if p.ai_profile else ""),
                               "location": f"ODRL {kind} {uid or '(no uid)'}" + (f" at {p.ptr}" if p.ptr else ""),
-                              "raw": json.dumps(node, ensure_ascii=False, sort_keys=True)}
+                              "raw": str(node.get("_raw", ""))[:65536]}
     if observed:
         source["observed"] = observed
     decl: dict[str, Any] = {"declaredBy": declared, "rules": rules, "source": source}
@@ -563,7 +568,7 @@ def _rule(p: _Policy, effect: str, rule: dict[str, Any], path: str) -> list[dict
             if d is None:
                 return []
             duties.extend(d)
-        if p.kind == "Offer":
+        if p.kind == "Offer" and not duties:  # an offer is a proposal (as spec/interop.md#req-tdmrep-policy)
             duties.append("contact-rights-holder")
     elif _list(rule.get("remedy")):
         p.warn("odrl-rule-unmapped", "remedies of a prohibition are not recorded", path + "/remedy", Severity.INFO)
@@ -789,7 +794,7 @@ def _apply_conflict(p: _Policy, perms: list[tuple[str, dict[str, Any]]], prohs: 
 
 def export(record: dict[str, Any]) -> ExportResult:
     """req-odrl-export: an ODRL Set with the AI vocabulary profile and an explicit ``conflict: prohibit``."""
-    code = "odrl-export-lossy"
+    code = "export-not-expressible"  # spec/interop.md#req-export-lossy; wider answers use export-broadened
     rules, issues = exportable_rules(record, code)
     chosen: list[tuple[str, dict[str, Any], list[str], list[dict[str, Any]]]] = []  # (ptr, rule, actions, constr.)
     dropped: list[dict[str, Any]] = []
@@ -798,7 +803,7 @@ def export(record: dict[str, Any]) -> ExportResult:
         permit = rule["effect"] == "permit"
         if not permit and rule["use"] in BROADER_FOR_PROHIBITION:
             actions = [BROADER_FOR_PROHIBITION[rule["use"]]]
-            issues.append(_issue(code, f"{rule['use']} exported as {actions[0]}, which also covers search indexes "
+            issues.append(_issue(BROADENED, f"{rule['use']} exported as {actions[0]}, which also covers search indexes "
                                  "(prohibits more)", ptr))
         else:
             actions = [EXPORT_ACTIONS[u] for u in export_uses(rule, EXPORT_ACTIONS, code, ptr, issues)]
@@ -811,11 +816,11 @@ def export(record: dict[str, Any]) -> ExportResult:
             for xptr, x, _ in rules:
                 if x["effect"] == "prohibit" and covers(x["use"], rule["use"]) and not areas_disjoint(rule, x) and (
                         x["use"] != rule["use"] or dimensions(rule) > dimensions(x)):
-                    issues.append(_issue(code, f"under conflict=prohibit the prohibition at {xptr} overrides this "
+                    issues.append(_issue(BROADENED, f"under conflict=prohibit the prohibition at {xptr} overrides this "
                                          "more specific permission (ODRL readers see it prohibited)", ptr))
                     break
     if absorb_duties([r for _, r, _, _ in chosen], dropped):
-        issues.append(_issue(code, "duties of permissions that could not be exported were added to overlapping "
+        issues.append(_issue(BROADENED, "duties of permissions that could not be exported were added to overlapping "
                              "permissions (fail closed)", ""))
     permissions: list[dict[str, Any]] = []
     prohibitions: list[dict[str, Any]] = []
@@ -869,7 +874,7 @@ def _export_constraints(rule: Mapping[str, Any], permit: bool, code: str, ptr: s
             issues.append(_issue(code, "ODRL cannot express the actor constraint; the permission is not exported",
                                  ptr))
             return None
-        issues.append(_issue(code, "ODRL cannot express the actor constraint; the prohibition is exported "
+        issues.append(_issue(BROADENED, "ODRL cannot express the actor constraint; the prohibition is exported "
                              "without it (it prohibits more)", ptr))
     if rule.get("purpose"):
         values = [f"{PURPOSE_NS}{x}" for x in rule["purpose"]]

@@ -28,6 +28,11 @@ IMPORTERS: tuple[str, ...] = (
     "aiterms.interop.aipref",
     "aiterms.interop.image",
     "aiterms.interop.xmp",
+    "aiterms.interop.c2pa",
+    "aiterms.interop.odrl",
+    "aiterms.interop.rsl",
+    "aiterms.interop.flickr",
+    "aiterms.interop.cclicense",
 )
 
 EXPORTERS: tuple[str, ...] = (
@@ -35,6 +40,9 @@ EXPORTERS: tuple[str, ...] = (
     "aiterms.interop.robots",
     "aiterms.interop.tdmrep",
     "aiterms.interop.xmp",
+    "aiterms.interop.c2pa",
+    "aiterms.interop.odrl",
+    "aiterms.interop.rsl",
 )
 
 CONTEXT = "https://w3id.org/aiterms/context/v1.jsonld"
@@ -95,7 +103,8 @@ def detect_kind(name: str, head: bytes) -> str | None:
 
 def import_one(data: bytes, *, source_name: str, kind: str | None = None, url: str | None = None,
                user_agent: str | None = None, observed: str | None = None) -> ImportResult:
-    """Import one source; never raises for bad input (an importer that fails gives ``import-importer-failed``)."""
+    """req-import-fail-closed: import one source; never raises for bad input (an importer that fails gives
+    ``import-importer-failed`` and imports nothing)."""
     chosen = kind or detect_kind(source_name, data[:HEAD_BYTES])
     if chosen is None:
         return ImportResult({}, (_web.issue(

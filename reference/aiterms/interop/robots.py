@@ -117,8 +117,9 @@ def select(robots: RobotsFile, user_agent: str | None) -> tuple[list[Line], str]
 
 
 def crawlable(rules: list[Line], target: str) -> tuple[bool, Line | None]:
-    """RFC 9309 section 2.2.2: the longest matching Allow/Disallow path decides; a tie goes to Allow; no match
-    (or an empty Disallow) allows; /robots.txt is always allowed."""
+    """req-robots-crawlable: usage rules apply only to crawlable URLs. RFC 9309 section 2.2.2: the longest
+    matching Allow/Disallow path decides; a tie goes to Allow; no match (or an empty Disallow) allows;
+    /robots.txt is always allowed."""
     if target == "/robots.txt":
         return True, None
     best: tuple[int, bool, Line] | None = None
@@ -185,7 +186,8 @@ def detect(name: str, head: bytes) -> bool:
 
 def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_agent: str | None = None,
                  observed: str | None = None) -> ImportResult:
-    """req-robots-url: robots.txt preferences depend on the path, so the URL of the image is required."""
+    """req-robots-url: robots.txt preferences depend on the path, so the URL of the image is required.
+    req-robots-size: a file over 500 KiB is cut (aiterms.limits.truncate_robots) and only prohibitions are kept."""
     from aiterms.interop import aipref, contentsignal
 
     origin, bad = _web.check_url(url)

@@ -19,6 +19,7 @@ from aiterms.interop.base import ExportResult, ImportResult
 from aiterms.report import Issue, Severity
 
 KIND = "rsl"
+PRIORITY = 45
 TARGET = "rsl"
 MEDIA_TYPE = "application/rsl+xml"
 NS = "https://rslstandard.org/rsl"
@@ -171,6 +172,7 @@ def _serialize(el: Any) -> str:
 
 
 _PAYMENT = frozenset({"attribution", "compensate"})
+BROADENED = "export-broadened"
 _CONTENT = frozenset({"license", "copyright", "schema", "terms", "legal", "payment", "alternate"})
 _LICENSE = frozenset({"permits", "prohibits", "payment", "legal", "copyright", "schema", "terms", "standard",
                       "custom", "amount"})
@@ -323,7 +325,7 @@ def export(record: dict[str, Any]) -> ExportResult:
 
     from aiterms.interop._rules import absorb_duties, areas_disjoint, covers, export_uses, exportable_rules
 
-    code = "rsl-export-lossy"
+    code = "export-not-expressible"  # spec/interop.md#req-export-lossy; wider answers use export-broadened
     rules, issues = exportable_rules(record, code)
     chosen: list[tuple[str, dict[str, Any], list[str], dict[str, Any]]] = []
     dropped: list[dict[str, Any]] = []
@@ -338,7 +340,7 @@ def export(record: dict[str, Any]) -> ExportResult:
         absorbed = absorb_duties([c[1] for c in chosen], dropped)
         lost = [c for c in chosen if c[1]["effect"] == "permit" and set(c[1].get("duties", ())) - _PAYMENT]
         if absorbed:
-            issues.append(_issue(code, "duties of permissions that could not be exported were added to "
+            issues.append(_issue(BROADENED, "duties of permissions that could not be exported were added to "
                                  "overlapping permissions (fail closed)"))
         if not lost:
             break
@@ -353,7 +355,7 @@ def export(record: dict[str, Any]) -> ExportResult:
         cond = {**base, **({"payment": payment} if permit and payment else {})}
         if permit and any(x["effect"] == "prohibit" and covers(x["use"], rule["use"]) and not areas_disjoint(x, rule)
                           for _, x, _ in rules):
-            issues.append(_issue(code, "a prohibition overlaps this permission; RSL readers (and aiterms) let the "
+            issues.append(_issue(BROADENED, "a prohibition overlaps this permission; RSL readers (and aiterms) let the "
                                  "prohibition win, so the permission is weakened", ptr))
         key = json.dumps(cond, sort_keys=True)
         g = groups.setdefault(key, {"cond": cond, "permits": set(), "prohibits": set()})
@@ -387,7 +389,7 @@ def _export_conditions(rule: Mapping[str, Any], permit: bool, code: str, ptr: st
     unconditional."""
     if not permit:
         if any(rule.get(k) for k in ("purpose", "actor", "jurisdiction", "from", "until")):
-            issues.append(_issue(code, "RSL cannot limit a prohibition; exported without its conditions "
+            issues.append(_issue(BROADENED, "RSL cannot limit a prohibition; exported without its conditions "
                                  "(it prohibits more)", ptr))
         return {}
     if rule.get("from") or rule.get("until"):

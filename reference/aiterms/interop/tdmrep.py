@@ -435,6 +435,11 @@ def export(record: dict[str, Any]) -> ExportResult:
     elif outcome == "constrained":
         res = 1
         perms.append(_offer_permission(obligations, None, issues))
+        if not obligations:
+            issues.append(_web.issue(
+                "export-not-expressible", _web.WARNING,
+                "data-mining is permitted except for narrower uses the record prohibits; TDMRep cannot exclude uses, "
+                "so the offer requires contacting the rights holder (obtainConsent)"))
     elif outcome == "notAllowed":
         res = 1
         r_out, r_obl = _web.decide(record, "data-mining", purpose="research")

@@ -1,5 +1,8 @@
 """The reference validator (spec/validation.md): syntax -> JSON Schema -> JSON-LD context -> meaning.
 
+The module is ``aiterms.validation``; its functions are also ``aiterms.check``, ``aiterms.validate``, ... (the
+module is not named ``validate`` so that ``aiterms.validate`` is always the function, never the module).
+
 Public API, after python-jsonschema's habits (validate / iter_errors / is_valid) plus a call that returns a report:
 
 * :func:`check` returns a :class:`~aiterms.report.Report` and never raises for an invalid document;
@@ -22,8 +25,6 @@ import difflib
 import json
 import math
 import re
-import sys
-import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -771,16 +772,6 @@ def iter_jsonl(stream: IO[bytes] | Iterable[bytes], *, strict: bool = False) -> 
 
 _EMPTY = Report(())
 
-
-class _CallableModule(types.ModuleType):
-    """``aiterms.validate`` is both this module and the function :func:`validate`: once the module is imported,
-    Python binds the package attribute ``aiterms.validate`` to the module, so calling it must still validate."""
-
-    def __call__(self, doc: Any, *, strict: bool = False) -> None:
-        validate(doc, strict=strict)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = [
     "InvalidDocument",

@@ -88,11 +88,10 @@ def declarations(draw: st.DrawFn) -> dict[str, Any]:
         d["effectiveFrom"] = draw(st.sampled_from(DATES))
     if draw(st.integers(0, 5)) == 0:
         d["until"] = draw(st.sampled_from(DATES))
-    if role == "depicted-person" or draw(st.integers(0, 30)) == 0:
-        if draw(st.booleans()):
-            d["consent"] = draw(st.lists(st.fixed_dictionaries({
-                "use": st.sampled_from(["biometric", "face-recognition", "face-analysis", "ai-training"]),
-                "status": st.sampled_from(["given", "refused", "unknown"])}), max_size=2))
+    if (role == "depicted-person" or draw(st.integers(0, 30)) == 0) and draw(st.booleans()):
+        d["consent"] = draw(st.lists(st.fixed_dictionaries({
+            "use": st.sampled_from(["biometric", "face-recognition", "face-analysis", "ai-training"]),
+            "status": st.sampled_from(["given", "refused", "unknown"])}), max_size=2))
     if draw(st.integers(0, 2)) == 0:
         d["source"] = {"signal": draw(st.sampled_from(["plus", "cawg", "tdmrep", "Bad Signal"] if draw(
             st.integers(0, 20)) == 0 else ["plus", "cawg", "tdmrep"])), "location": "XMP", "raw": "x",
@@ -229,7 +228,8 @@ def test_synthetic_records_through_fast_path_and_reference() -> None:
 
     recs = list(synth(1500, 7))
     for q in (_query("cv-training", "research", "research-organization", "US"), _query("ai-training"),
-              _query("face-recognition", "research", None, "US-IL"), _query("data-mining", "commercial", "company", "DE"),
+              _query("face-recognition", "research", None, "US-IL"),
+              _query("data-mining", "commercial", "company", "DE"),
               _query("search-indexing"), _query("genai-training", "research", "research-organization", "EU")):
         got = _through_worker(recs, q)
         for rec, answer in zip(recs, got, strict=True):
@@ -264,7 +264,8 @@ def test_signature_drops_ids_and_keeps_policy() -> None:
     other["declarations"][0]["id"] = "urn:uuid:ffffffff-1111-4222-8333-444455556666"
     other["tags"] = ["holiday", "beach"]
     s1, s2 = signer.sign_line(orjson.dumps(base)), signer.sign_line(orjson.dumps(other))
-    assert s1 is not None and s1 == s2
+    assert s1 is not None
+    assert s1 == s2
     third = json.loads(json.dumps(base))
     third["declarations"][0]["declaredBy"]["id"] = "flickr:2@N00"  # no longer the owner's own declaration
     assert signer.sign_line(orjson.dumps(third)) != s1

@@ -218,10 +218,9 @@ def test_no_connection_attempted() -> None:
     from aiterms import validation as validate
     from aiterms.model import Query
 
-    try:
+    resolve: Any = None
+    with contextlib.suppress(ModuleNotFoundError):
         from aiterms.resolve import resolve
-    except ModuleNotFoundError:
-        resolve = None
     try:
         from aiterms.interop import registry
 

@@ -250,8 +250,8 @@ def test_record_strings_keys_depth() -> None:
     deep: Any = "leaf"
     for _ in range(200):
         deep = [deep]
-    found = [i.code for i in limits.check_record_limits({"x": deep})]
-    assert found == ["limit-json-depth"]
+    codes = [i.code for i in limits.check_record_limits({"x": deep})]
+    assert codes == ["limit-json-depth"]
     many = {"tags": [long] * 5000}
     capped = limits.check_record_limits(many)
     assert len(capped) == limits.MAX_ISSUES + 1

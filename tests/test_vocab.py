@@ -312,19 +312,33 @@ def test_context_defines_every_record_key_and_concept(context: dict[str, Any], v
         assert ctx[key]["@type"] == "@vocab", key
     for key in ("creator", "tags", "declarations", "rules", "purpose", "actor", "jurisdiction", "duties", "consent"):
         assert ctx[key]["@container"] == "@set", key
-    for scheme in ("use", "purpose", "actor", "role", "obligation", "consent-status", "effect"):
-        for cid, c in vocab_json["schemes"][scheme].items():
-            assert ctx[cid] == c["iri"]
+    # every id-valued key maps its values into its scheme's namespace, and defines the registered ids there
+    for key, scheme in (("use", "use"), ("purpose", "purpose"), ("actor", "actor"), ("role", "role"),
+                        ("duties", "obligation"), ("status", "consent-status"), ("effect", "effect")):
+        scoped = ctx[key]["@context"]
+        concepts = vocab_json["schemes"][scheme]
+        assert all(c["iri"] == scoped["@vocab"] + cid for cid, c in concepts.items()), key
+        assert {k: v for k, v in scoped.items() if k != "@vocab"} == {cid: c["iri"] for cid, c in concepts.items()}
+        assert not set(concepts) & set(ctx), f"{key}: a concept id is a top-level term"
 
 
-def test_unknown_value_does_not_become_a_vocabulary_iri(context: dict[str, Any]) -> None:
+def test_unknown_value_becomes_an_iri_in_its_namespace_that_is_no_concept(context: dict[str, Any],
+                                                                          full_graph: Any) -> None:
+    """An unregistered id is never dropped by JSON-LD expansion (that would make RDF tools see a record without the
+    statement): it is an IRI of the scheme's namespace that the vocabulary does not define."""
+    from rdflib import URIRef
+
     doc = {"@context": CONTEXT_IRI, "type": "ImageRecord",
            "declarations": [{"declaredBy": {"role": "rights-holder"},
-                             "rules": [{"effect": "prohibit", "use": "train-ai"}]}]}
+                             "rules": [{"effect": "prohibit", "use": "train-ai", "purpose": ["research", "science"]},
+                                       {"effect": "permit", "use": "research"}]}]}
     g = _expand(doc, context)
-    uses = [str(o) for p, o in g.predicate_objects(None) if str(p) == f"{NS}use"]
-    assert uses
-    assert not uses[0].startswith(f"{NS}use/")
+    values = sorted(str(o) for p, o in g.predicate_objects(None) if str(p) in (f"{NS}use", f"{NS}purpose"))
+    assert values == [f"{NS}purpose/research", f"{NS}purpose/science", f"{NS}use/research", f"{NS}use/train-ai"]
+    skos_in_scheme = URIRef("http://www.w3.org/2004/02/skos/core#inScheme")
+    assert full_graph.value(URIRef(f"{NS}purpose/research"), skos_in_scheme) is not None
+    for unknown in (f"{NS}purpose/science", f"{NS}use/research", f"{NS}use/train-ai"):
+        assert full_graph.value(URIRef(unknown), skos_in_scheme) is None
 
 
 # --- SHACL shapes ----------------------------------------------------------------------------------------------
@@ -366,3 +380,19 @@ def test_shapes_reject_broken_records(mutation: Any, context: dict[str, Any], sh
     assert _conforms(record, context, shapes, full_graph)
     mutation(record)
     assert not _conforms(record, context, shapes, full_graph)
+
+
+def test_an_added_context_cannot_change_a_registered_id(context: dict[str, Any]) -> None:
+    """The registered ids are terms of the property-scoped contexts, which apply after any context a document adds
+    (spec/record.md#vocabulary-values): "use": "ai-training" stays the concept even if a later context item (one
+    a JSON-LD processor might fetch) defines a top-level term "ai-training"."""
+    from rdflib import Graph
+
+    doc = {"@context": [context["@context"], {"ai-training": "https://example.org/evil",
+                                              "research": "https://example.org/evil-purpose"}],
+           "type": "ImageRecord",
+           "declarations": [{"declaredBy": {"role": "rights-holder"},
+                             "rules": [{"effect": "permit", "use": "ai-training", "purpose": ["research"]}]}]}
+    g = Graph().parse(data=json.dumps(doc), format="json-ld", base="urn:aiterms:test:")
+    values = sorted(str(o) for p, o in g.predicate_objects(None) if str(p) in (f"{NS}use", f"{NS}purpose"))
+    assert values == [f"{NS}purpose/research", f"{NS}use/ai-training"]

@@ -59,7 +59,7 @@ def _keys_fn(cm: ColumnMap, names: list[str]) -> Any:
     def fn(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
 
-        from aiterms.dataset.decide import Options, Worker
+        from aiterms.dataset.decide import Options
         from aiterms.dataset.manifest import rows_of_batch
 
         index = _index(names, cm)

@@ -56,7 +56,7 @@ def seeds_for(target: targets.Target, mod: Any) -> list[tuple[str, bytes]]:
 
 def fuzz(target: targets.Target, mod: Any, *, runs: float, seconds: float, seed: int | str = 0,
          resolve: Callable[[dict[str, Any], str], str] | None = None,
-         on_problem: Callable[[targets.Problem], None] | None = None) -> RunResult:
+         on_problem: Callable[[targets.Problem], object] | None = None, skip_known: bool = False) -> RunResult:
     """Run the target on the seeds and then on mutants until ``runs`` inputs or ``seconds`` have passed."""
     named = seeds_for(target, mod)
     names = [n for n, _ in named]
@@ -72,6 +72,8 @@ def fuzz(target: targets.Target, mod: Any, *, runs: float, seconds: float, seed:
         _outcome, problems = targets.check(target, mod, mutant.data, name, resolve=resolve)
         result.runs += 1
         for p in problems:
+            if skip_known and targets.known(p) is not None:
+                continue
             new = p.key not in result.problems
             result.add(p)
             if new and on_problem is not None:
@@ -139,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=float("inf"))
     ap.add_argument("--seed", default="0")
     ap.add_argument("--resolve", action="store_true", help="ask the resolver about every erroneous record")
+    ap.add_argument("--skip-known", action="store_true", help="ignore problems listed in regressions/pending.txt")
     ap.add_argument("--minimize", type=float, default=0.0, help="seconds to spend minimizing each new problem")
     args = ap.parse_args(argv)
     chosen = targets.all_targets() if args.target == ["all"] else [
@@ -151,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
         except targets.Skip as exc:
             print(json.dumps({"target": t.name, "skipped": str(exc)}), flush=True)
             continue
-        result = fuzz(t, mod, runs=args.runs, seconds=args.seconds, seed=args.seed, resolve=resolve)
+        result = fuzz(t, mod, runs=args.runs, seconds=args.seconds, seed=args.seed, resolve=resolve,
+                      skip_known=args.skip_known)
         for p in result.problems.values():
             if args.minimize > 0:
                 p.data = minimize(t, mod, p.data, p.name or t.default_name, p.key, seconds=args.minimize,

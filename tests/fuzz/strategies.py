@@ -105,7 +105,8 @@ def records(draw: st.DrawFn, effects: tuple[str, ...] = ("permit", "prohibit"),
             if draw(st.integers(0, 3)) == 0:
                 d[key] = draw(st.sampled_from(DATES))
         decls.append(d)
-    if decls or draw(st.booleans()):
+    keep_empty = draw(st.booleans())
+    if decls or keep_empty:
         record["declarations"] = decls
     return record
 

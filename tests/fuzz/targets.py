@@ -123,6 +123,51 @@ class FailClosed(Exception):
     """Raised by a target's run function when its output breaks the fail-closed property."""
 
 
+class Invariant(Exception):
+    """Raised by a target's run function when its output is not what the API promises; ``where`` names it."""
+
+    def __init__(self, message: str, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A known problem reported to its owner (regressions/pending.txt): ``<target>/<file>.bin  <where>  <reason>``.
+
+    While it is pending, bounded fuzz runs that find only problems of that target whose location contains
+    ``where`` are expected failures, not failures; any other problem still fails."""
+
+    case: str
+    where: str
+    reason: str
+
+    @property
+    def target(self) -> str:
+        return self.case.split("/", 1)[0]
+
+
+def pending() -> list[Pending]:
+    path = REGRESSIONS / "pending.txt"
+    if not path.is_file():
+        return []
+    out = []
+    for raw in path.read_text("utf-8").splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            parts = line.split(None, 2)
+            out.append(Pending(parts[0], parts[1] if len(parts) > 1 else "", parts[2] if len(parts) > 2 else ""))
+    return out
+
+
+def known(problem: Problem) -> Pending | None:
+    """The pending entry that accounts for ``problem``, if any."""
+    for entry in pending():
+        if entry.target == problem.target and entry.where and entry.where in problem.where:
+            return entry
+    return None
+
+
 @dataclass
 class Problem:
     kind: str  # crash | invariant | fail-closed
@@ -232,9 +277,10 @@ def _run_annotate(fmt: str) -> Callable[[Any, bytes, str], Outcome]:
                 try:
                     row = json.loads(line)
                 except ValueError:
-                    raise AssertionError(f"annotate wrote line {n} that is not JSON: {line[:200]!r}") from None
+                    raise Invariant(f"annotate wrote line {n} that is not JSON: {line[:200]!r}",
+                                    "annotate-output") from None
                 if not isinstance(row, dict):
-                    raise AssertionError(f"annotate wrote line {n} that is not an object")
+                    raise Invariant(f"annotate wrote line {n} that is not an object", "annotate-output")
                 outcome = row.pop("aiterms_outcome", None)
                 row.pop("aiterms_obligations", None)
                 row.pop("aiterms_reason", None)
@@ -373,7 +419,9 @@ def _check(target: Target, mod: Any, data: bytes, name: str,
     except target.documented:
         return None, []
     except FailClosed as exc:
-        return None, [Problem("fail-closed", target.name, data, str(exc)[:300])]
+        return None, [Problem("fail-closed", target.name, data, str(exc)[:300], where=target.module)]
+    except Invariant as exc:
+        return None, [Problem("invariant", target.name, data, str(exc)[:300], where=exc.where)]
     except Exception as exc:
         tb = exc.__traceback__
         summary = f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -3,8 +3,8 @@
 Each file is run through its target's check (no exception escapes, issues are coded, an input with an error
 permits nothing; with the resolver when it exists) within a time limit. A ``<name>.url`` file next to it gives the
 URL the importer is told the input belongs to (robots.txt patterns are matched against its path). A case whose
-owner has not fixed it yet is listed in ``regressions/pending.txt`` (``<target>/<name>.bin  reason``) and expected
-to fail (strict: once it passes, the line must go). /work/notes/crashes.md (outside the repository) has the
+owner has not fixed it yet is listed in ``regressions/pending.txt`` (``<target>/<name>.bin  <where>  <reason>``)
+and expected to fail (strict: once it passes, the line must go). /work/notes/crashes.md (outside the repository) has the
 traceback and the owning module of each.
 """
 
@@ -24,16 +24,7 @@ HERE = Path(__file__).resolve().parent / "regressions"
 
 
 def _pending() -> dict[str, str]:
-    path = HERE / "pending.txt"
-    if not path.is_file():
-        return {}
-    out = {}
-    for raw in path.read_text("utf-8").splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            key, _, reason = line.partition(" ")
-            out[key] = reason.strip() or "not fixed yet"
-    return out
+    return {entry.case: entry.reason or "not fixed yet" for entry in targets.pending()}
 
 
 def _cases() -> list[object]:

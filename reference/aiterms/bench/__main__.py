@@ -42,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             r = vb.run(path)
             results["validate"] = r
             rows.append(("validate", f"{r.get('records_per_second'):,} records/s",
-                         f"{r.get('records_per_cpu_second'):,} per CPU s; target {r.get('target_records_per_second'):,}"))
+                         f"{r.get('records_per_cpu_second'):,} per CPU s; "
+                         f"target {r.get('target_records_per_second'):,}"))
         from aiterms.bench import annotate_bench as ab
 
         query = ["--use", "cv-training", "--purpose", "research", "--actor", "research-organization",

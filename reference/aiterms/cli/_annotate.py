@@ -31,7 +31,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", metavar="DATE", help="date of use, RFC 3339 (default: now, fixed for the whole run)")
     p.add_argument("--declarations", metavar="STORE", help="declarations store (aiterms store build) to join rows with")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
-    p.add_argument("-o", "--output", metavar="FILE", help="output file (default: standard output; Parquet needs a file)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="output file (default: standard output; Parquet needs a file)")
     p.add_argument("--input-format", choices=("jsonl", "csv", "tsv", "parquet"),
                    help="input format (default: from the preset or the file extension)")
     p.add_argument("--preset", choices=("yfcc100m", "laion"), help="column layout of a known dataset")
@@ -68,7 +69,8 @@ def run(args: argparse.Namespace, io: IO) -> int:
 
 def run_command(args: argparse.Namespace, io: IO, *, command: str) -> int:
     """annotate or filter (they differ only in what they keep and write)."""
-    from aiterms.dataset.annotate import Run, UsageError, keep_set, prepare_query, run as run_manifest
+    from aiterms.dataset.annotate import Run, UsageError, keep_set, prepare_query
+    from aiterms.dataset.annotate import run as run_manifest
     from aiterms.dataset.columns import column_map
     from aiterms.dataset.decide import Options
     from aiterms.dataset.manifest import ManifestError
@@ -94,7 +96,8 @@ def run_command(args: argparse.Namespace, io: IO, *, command: str) -> int:
         collected = _io.BytesIO()
         binary = collected
     cfg = Run(inputs=list(args.manifests), output=args.output, input_format=args.input_format, workers=args.workers,
-              summary_path=args.summary, report_path=args.report, progress=io.stderr if io.stderr is sys.stderr else None,
+              summary_path=args.summary, report_path=args.report,
+              progress=io.stderr if io.stderr is sys.stderr else None,
               quiet=args.quiet, command=command, stdout=binary)
     try:
         summary = run_manifest(cfg, opts, stderr=io.stderr)

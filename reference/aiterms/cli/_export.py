@@ -40,12 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _validate(record: dict[str, Any]) -> list[Any]:
     """The validator's errors, or nothing when the validator is not installed."""
-    try:
-        from aiterms.validation import check
-    except ImportError:
-        return []
-    report = check(record)
-    return [i for i in report.issues if str(i.severity) == "error"]
+    from aiterms.interop._web import validation_errors
+
+    return validation_errors(record)
 
 
 def run(args: argparse.Namespace, io: IO) -> int:

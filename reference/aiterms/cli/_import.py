@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING, Any
 
 from aiterms.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, IO, add_format
+
+if TYPE_CHECKING:
+    from aiterms.report import Issue
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,15 +66,23 @@ def run(args: argparse.Namespace, io: IO) -> int:
                 fh.write(data)
             paths[paths.index("-")] = stdin_path
         result = registry.import_sources(paths, kind=args.from_kind, url=args.url, user_agent=args.user_agent)
+    issues = list(result.issues) + _validate(result.record)
     if args.format == "json":
-        io.stdout.write(json.dumps({"record": result.record, "issues": [i.to_json() for i in result.issues]},
+        io.stdout.write(json.dumps({"record": result.record, "issues": [i.to_json() for i in issues]},
                                    indent=2, ensure_ascii=False) + "\n")
     else:
         io.stdout.write(json.dumps(result.record, indent=2, ensure_ascii=False) + "\n")
-        for i in result.issues:
+        for i in issues:
             io.stderr.write(i.to_text().replace("\n", " ") + "\n")
-    if any(i.code in registry.USAGE_CODES for i in result.issues):
+    if any(i.code in registry.USAGE_CODES for i in issues):
         return EXIT_USAGE
-    if any(str(i.severity) == "error" for i in result.issues):
+    if any(str(i.severity) == "error" for i in issues):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _validate(record: dict[str, Any]) -> list[Issue]:
+    """The validator's errors about the combined record (a producer writes only valid records)."""
+    from aiterms.interop._web import validation_errors
+
+    return validation_errors(record)

@@ -174,7 +174,8 @@ def _load(args: argparse.Namespace, io: IO) -> int:
 def _after(items: Any, reader: Any, store: Any) -> Any:
     """Pass the items through, then record the source's SHA-256 (known once it was read to the end)."""
     yield from items
-    store.conn.execute("UPDATE sources SET sha256=? WHERE id=(SELECT max(id) FROM sources)", (reader.hasher.hexdigest(),))
+    store.conn.execute("UPDATE sources SET sha256=? WHERE id=(SELECT max(id) FROM sources)",
+                       (reader.hasher.hexdigest(),))
 
 
 def _export(args: argparse.Namespace, io: IO) -> int:

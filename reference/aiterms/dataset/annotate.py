@@ -136,7 +136,7 @@ def _prefetch(it: Iterator[T], size: int = 4) -> Iterator[T]:
         try:
             for x in it:
                 q.put(x)
-        except BaseException as exc:  # noqa: BLE001 -- handed to the consumer
+        except BaseException as exc:
             q.put(_Raised(exc))
             return
         q.put(done)
@@ -203,11 +203,11 @@ def run(cfg: Run, opts: Options, *, stderr: TextIO) -> Summary:
             hasher = hashlib.sha256()
             info: dict[str, Any] = {"path": path, "format": fmt}
             if fmt == M.JSONL:
-                _run_jsonl(path, cfg, opts, out.stream, hasher, merged, progress)
+                _run_jsonl(path, cfg, opts, out.stream, hasher=hasher, merged=merged, progress=progress)
             elif fmt == M.PARQUET:
-                _run_parquet(path, cfg, opts, out, hasher, merged, progress)
+                _run_parquet(path, cfg, opts, out, hasher=hasher, merged=merged, progress=progress)
             else:
-                _run_text(path, fmt, cfg, opts, out.stream, hasher, merged, progress)
+                _run_text(path, fmt, cfg, opts, out.stream, hasher=hasher, merged=merged, progress=progress)
             info["sha256"] = hasher.hexdigest()
             info["bytes"] = _size(path)
             summary.inputs.append(info)
@@ -260,7 +260,7 @@ def _issue_prefix(cfg: Run, path: str, issues: list[Issue]) -> list[Issue]:
     return [Issue(i.code, i.severity, f"{path}: {i.message}", i.path, i.line, i.column, i.value) for i in issues]
 
 
-def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], hasher: Any, merged: Stats,
+def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: Any, merged: Stats,
                progress: Progress) -> None:
     reader_issues: list[Issue] = []
     stream = M.open_binary(path)
@@ -297,7 +297,7 @@ def _reader_issue(merged: Stats, opts: Options, issue: Issue) -> None:
         merged.issues.append(issue)
 
 
-def _run_text(path: str, fmt: str, cfg: Run, opts: Options, out: IO[bytes], hasher: Any, merged: Stats,
+def _run_text(path: str, fmt: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: Any, merged: Stats,
               progress: Progress) -> None:
     from aiterms.dataset._codes import MANIFEST_ROW_INVALID, dataset_issue
 
@@ -305,7 +305,7 @@ def _run_text(path: str, fmt: str, cfg: Run, opts: Options, out: IO[bytes], hash
     try:
         rows = M.TextRows(stream, fmt, opts.columns, hasher=hasher, name=path)
         annotate = opts.keep is None or opts.annotate_filtered
-        writer = M.TextWriter(out, fmt, rows.delimiter, rows.header, annotate=annotate)
+        writer = M.TextWriter(out, fmt, rows.delimiter, rows.header, annotate=annotate, width=rows.width)
         pending: deque[M.RowBatch] = deque()
 
         def tasks() -> Iterator[tuple[int, list[dict[str, str] | None]]]:
@@ -335,7 +335,7 @@ def _run_text(path: str, fmt: str, cfg: Run, opts: Options, out: IO[bytes], hash
             stream.close()
 
 
-def _run_parquet(path: str, cfg: Run, opts: Options, out: M.AtomicOutput, hasher: Any, merged: Stats,
+def _run_parquet(path: str, cfg: Run, opts: Options, out: M.AtomicOutput, *, hasher: Any, merged: Stats,
                  progress: Progress) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -61,6 +61,7 @@ class ColumnMap:
     tags_encoding: str = "plain"
     platform: str | None = None
     preset: str | None = None
+    optional: frozenset[str] = frozenset()  # fields whose column may be absent (a preset's, not given explicitly)
 
     def resolve(self, header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
         """Column index of each field for a file with this header; unknown explicit columns are returned as
@@ -93,8 +94,10 @@ PRESETS: dict[str, ColumnMap] = {
                 "hash": "photo_hash", "url": "downloadurl", "id": "pageurl"},
         names=YFCC100M_COLUMNS_25, alt_names=(YFCC100M_COLUMNS_23,), delimiter="\t", tag_separator=",",
         tags_encoding="url", platform="flickr", preset="yfcc100m",
+        optional=frozenset(("photo_id", "owner", "license", "tags", "hash", "url", "id")),
     ),
-    "laion": ColumnMap(fields={"url": "URL", "license": "LICENSE"}, preset="laion"),
+    "laion": ColumnMap(fields={"url": "URL", "license": "LICENSE"}, preset="laion",
+                       optional=frozenset(("license",))),
 }
 
 
@@ -104,8 +107,8 @@ def parse_columns(spec: str, base: ColumnMap | None = None) -> ColumnMap:
     Raises ValueError with a message naming the bad part.
     """
     fields = dict(base.fields) if base else {}
-    for part in spec.split(","):
-        part = part.strip()
+    for raw in spec.split(","):
+        part = raw.strip()
         if not part:
             continue
         name, sep, column = part.partition("=")
@@ -117,8 +120,9 @@ def parse_columns(spec: str, base: ColumnMap | None = None) -> ColumnMap:
         fields[name] = column
     if base is None:
         return ColumnMap(fields=fields)
-    # An explicit mapping on top of a preset keeps the preset's layout.
-    return replace(base, fields=fields)
+    # An explicit mapping on top of a preset keeps the preset's layout; the fields given explicitly must exist.
+    given = {part.partition("=")[0].strip() for part in spec.split(",") if part.strip()}
+    return replace(base, fields=fields, optional=base.optional - given)
 
 
 def column_map(preset: str | None = None, columns: str | None = None, *, tag_separator: str | None = None,

@@ -91,8 +91,8 @@ def _pointer_get(obj: Any, pointer: str | None) -> Any:
     if not pointer:
         return None
     cur = obj
-    for tok in pointer.lstrip("/").split("/"):
-        tok = tok.replace("~1", "/").replace("~0", "~")
+    for raw in pointer.lstrip("/").split("/"):
+        tok = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(cur, list) and tok.isdigit() and int(tok) < len(cur):
             cur = cur[int(tok)]
         elif isinstance(cur, dict) and tok in cur:
@@ -266,7 +266,8 @@ class Worker:
             base.license_free = d.outcome not in (ALLOWED, CONSTRAINED)
             self.cache.put(base_key, base)
         if base.license_free:
-            e = self._entry(base.outcome, base.obligations, base.reason, base.signal, lic if isinstance(lic, str) else None)
+            e = self._entry(base.outcome, base.obligations, base.reason, base.signal,
+                            lic if isinstance(lic, str) else None)
         else:
             d = self._resolve_model(Record.from_json(obj))
             if d is None:
@@ -404,7 +405,7 @@ class Worker:
         found = self.store.lookup_many(keys)
         out = []
         for line, obj, (decls, tags) in zip(lines, recs, found, strict=True):
-            if not decls and not tags or not isinstance(obj, dict):
+            if (not decls and not tags) or not isinstance(obj, dict):
                 out.append(line)
                 continue
             self.stats.joined += 1
@@ -491,7 +492,8 @@ class Worker:
         asset = K.normalize_url(rid) if rid.startswith(("http://", "https://")) else (rid or None)
         url_key = K.normalize_url(url) if url else None
         photo = K.photo_key(row.get("photo_id") or "", platform) if row.get("photo_id") else None
-        photo = photo or (K.flickr_photo_from_url(rid) if rid else None) or (K.flickr_photo_from_url(url) if url else None)
+        photo = photo or (K.flickr_photo_from_url(rid) if rid else None) or (
+            K.flickr_photo_from_url(url) if url else None)
         owner_raw = (row.get("owner") or "").strip()
         owner = K.account_key(owner_raw, platform) if owner_raw else None
         if owner_raw and owner is None:
@@ -557,8 +559,8 @@ def _split_tags(value: str | None, cm: ColumnMap) -> list[str]:
 
         parts = [unquote_plus(p) for p in parts]
     out: list[str] = []
-    for p in parts:
-        p = p.strip()
+    for part in parts:
+        p = part.strip()
         if p and p not in out:
             out.append(p)
     return out

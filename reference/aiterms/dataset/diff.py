@@ -193,7 +193,7 @@ def diff(old: str, new: str, *, key: str = "auto", fmt: str | None = None, out: 
             conn.execute(f"CREATE TABLE {table}(key TEXT PRIMARY KEY, outcome TEXT, obligations TEXT, reason TEXT, "
                          "line INTEGER) WITHOUT ROWID")
         for table, path in (("old", old), ("new", new)):
-            _load(conn, table, path, key, fmt, result)
+            _load(conn, table, path, key, fmt=fmt, result=result)
         result.removed = conn.execute("SELECT count(*) FROM old WHERE key NOT IN (SELECT key FROM new)").fetchone()[0]
         result.added = conn.execute("SELECT count(*) FROM new WHERE key NOT IN (SELECT key FROM old)").fetchone()[0]
         writer = _ChangeWriter(out, out_format) if out is not None else None
@@ -218,7 +218,7 @@ def diff(old: str, new: str, *, key: str = "auto", fmt: str | None = None, out: 
     return result
 
 
-def _load(conn: sqlite3.Connection, table: str, path: str, key: str, fmt: str | None, result: DiffResult) -> None:
+def _load(conn: sqlite3.Connection, table: str, path: str, key: str, *, fmt: str | None, result: DiffResult) -> None:
     batch: list[tuple[str, str, str, str, int]] = []
     rows = 0
     conn.execute("BEGIN")
@@ -244,7 +244,7 @@ def _insert(conn: sqlite3.Connection, table: str, batch: list[tuple[str, str, st
     if not batch:
         return
     before = conn.total_changes
-    conn.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?, ?, ?)", batch)  # noqa: S608
+    conn.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?, ?, ?)", batch)
     dupes = len(batch) - (conn.total_changes - before)
     if dupes:
         for _ in range(dupes):

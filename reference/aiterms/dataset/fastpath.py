@@ -34,16 +34,16 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType, field
+from msgspec import UNSET, Meta, UnsetType, field
 
 from aiterms.model import Query, parse_instant
-from aiterms.vocab import CONTEXT_IRI, Registry, Vocabulary
+from aiterms.vocab import Registry, Vocabulary
 
 #: Records whose JSON text is longer than this are not signed: no string of a shorter record can exceed the
 #: string-length limit (spec/security.md#limits-table), so the fast path need not measure every string.
@@ -59,7 +59,8 @@ _URL = re.compile(r"^[Hh][Tt][Tt][Pp][Ss]?://\S+$")
 _URL_ASCII = r"[Hh][Tt][Tt][Pp][Ss]?://[!-~]+"
 _HASH = re.compile(r"^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$")
 _HASH_ASCII = r"(?:sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})"
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                   r"([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$")
 # Dates of the two common forms whose calendar validity is the validity of their day: "YYYY-MM-DD" and
 # "YYYY-MM-DDThh:mm:ssZ" with a valid clock time.
 _DATE_ASCII = r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?"
@@ -206,7 +207,8 @@ class Signer:
         if resolver is None:
             from aiterms.resolve import Resolver
 
-            resolver = Resolver(vocabulary, registry=registry) if vocabulary is not None else Resolver(registry=registry)
+            resolver = Resolver(vocabulary, registry=registry) if vocabulary is not None else Resolver(
+                registry=registry)
         vocab = resolver.vocabulary
         self.registry = resolver.registry
         self.jurisdictions = resolver.jurisdictions
@@ -401,9 +403,9 @@ class Signer:
             return None
         tags = r.tags
         tag_sig: Any = ()
-        if tags is not UNSET and tags:
-            if not self._tags_interesting.isdisjoint(tags) or not all(map(self._tag_class.__contains__, tags)):
-                tag_sig = self._tags(tags)
+        if tags is not UNSET and tags and (not self._tags_interesting.isdisjoint(tags)
+                                           or not all(map(self._tag_class.__contains__, tags))):
+            tag_sig = self._tags(tags)
         dp = r.depictedPersons
         decls = r.declarations
         decl_sig: Any = ()
@@ -414,7 +416,7 @@ class Signer:
         return (lic, tag_sig, (None if dp is UNSET else dp) if self.biometric else None, decl_sig)
 
     def _tags(self, tags: Sequence[str]) -> tuple[str, ...]:
-        found = set()
+        found: set[str] = set()
         for raw in tags:
             got = self._tag_class.get(raw)
             if got is None:
@@ -427,7 +429,7 @@ class Signer:
                 if got != 0:
                     self._tags_interesting.add(raw)
             if got != 0:
-                found.add(got)
+                found.add(str(got))
         return tuple(sorted(found))
 
     def _declarations(self, decls: Sequence[Any], owner: str | None, b: _Batch,
@@ -537,10 +539,11 @@ class Signer:
             members.extend((key, sig_, ("consent", *c)) for c in consent_sig)
         out = []
         ancestors = self._ancestors
-        for (role, party), members in groups.items():
-            if party >= 0 and len({m[0] for m in members if m[0] is not None}) > 1:
-                members = [m for m in members if m[0] is None or not any(
-                    t[0] is not None and t[0] > m[0] and _use_of(t[2]) in ancestors[_use_of(m[2])] for t in members)]
+        for (role, party), stated in groups.items():
+            members = stated
+            if party >= 0 and len({m[0] for m in stated if m[0] is not None}) > 1:
+                members = [m for m in stated if m[0] is None or not any(
+                    t[0] is not None and t[0] > m[0] and _use_of(t[2]) in ancestors[_use_of(m[2])] for t in stated)]
             out.append((role, party == 0, tuple(sorted((m[1], m[2]) for m in members))))
         out.sort()
         return tuple(out)
@@ -594,7 +597,8 @@ class Signer:
                 windowed = rfrom is not None or runtil is not None
                 constraints = (r.purpose is not UNSET) + (r.actor is not UNSET) + (juris is not UNSET) + windowed
                 matched = self._matches(r.effect, _t(r.purpose), _t(r.actor), _t(juris))
-                sig.append((r.effect, r.use, matched, constraints, r.duties if matched and r.duties is not UNSET else ()))
+                duties = r.duties if matched and r.duties is not UNSET else ()
+                sig.append((r.effect, r.use, matched, constraints, duties))
         return tuple(sig), tuple(effects)
 
     def _matches(self, effect: str, purpose: Any, actor: Any, juris: Any) -> bool:
@@ -638,7 +642,8 @@ class Signer:
             order = issued if issued is not None else eff
             window = (eff, None if d.until is UNSET else self._datekey(d.until))
             for r in d.rules if d.rules is not UNSET else ():
-                dims = tuple(frozenset(()) if x is UNSET else frozenset(x) for x in (r.purpose, r.actor, r.jurisdiction))
+                dims = tuple(frozenset(()) if x is UNSET else frozenset(x)
+                             for x in (r.purpose, r.actor, r.jurisdiction))
                 key = (party, r.use, *dims, *window, None if r.start is UNSET else self._datekey_slow(r.start),
                        None if r.until is UNSET else self._datekey_slow(r.until))
                 earlier = seen.setdefault(key, [])

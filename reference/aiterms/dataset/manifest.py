@@ -74,12 +74,12 @@ def open_binary(path: str) -> IO[bytes]:
     name = path.lower()
     try:
         if name.endswith(".gz"):
-            return gzip.open(path, "rb")
+            return gzip.open(path, "rb")  # type: ignore[return-value]
         if name.endswith(".bz2"):
             return bz2.open(path, "rb")
         if name.endswith(".xz"):
             return lzma.open(path, "rb")
-        return open(path, "rb")  # noqa: SIM115 -- the caller closes it
+        return open(path, "rb")
     except OSError as exc:
         raise ManifestError(dataset_issue(MANIFEST_UNREADABLE, f"{path}: cannot be read ({exc.strerror or exc})")) \
             from exc
@@ -170,7 +170,8 @@ class TextRows:
         self.name = name
         self.hasher = hasher
         self._bytes = _CountingReader(stream, hasher)
-        self.text = io.TextIOWrapper(self._bytes, encoding="utf-8", errors="replace", newline="")
+        self.text = io.TextIOWrapper(io.BufferedReader(self._bytes, 1 << 20), encoding="utf-8", errors="replace",
+                                     newline="")
         self.delimiter = columns.delimiter or ("\t" if fmt == TSV else ",")
         self.header: list[str] | None = None
         self.index: dict[str, int] = {}
@@ -215,15 +216,16 @@ class TextRows:
             self.index, missing = cm.resolve(names)
             self.width = len(names)
             self._pending = first
+            missing = [m for m in missing if m.split("=", 1)[0] not in cm.optional]
+        elif first is None:
+            self.index, missing = {}, []
+            self._pending = None
         else:
-            if first is None:
-                self.index, missing = {}, []
-                self._pending = None
-            else:
-                self.header = first[0]
-                self.index, missing = cm.resolve(first[0])
-                self.width = len(first[0])
-                self._pending = None
+            self.header = first[0]
+            self.index, missing = cm.resolve(first[0])
+            missing = [m for m in missing if m.split("=", 1)[0] not in cm.optional]
+            self.width = len(first[0])
+            self._pending = None
         if missing:
             raise ManifestError(dataset_issue(MANIFEST_COLUMN_MISSING, f"{self.name}: no column for "
                                               f"{', '.join(missing)} (columns: {', '.join(self.header or [])})"))
@@ -245,8 +247,9 @@ class TextRows:
             if got is None:
                 break
             fields, raw, line = got
-            if isinstance(raw, _BadRow) or len(fields) < need or (self.fmt == TSV and not fields[0] and len(fields) == 1):
-                if not (self.fmt == TSV and len(fields) == 1 and not fields[0]):  # a blank TSV line is skipped
+            blank = self.fmt == TSV and len(fields) == 1 and not fields[0]
+            if isinstance(raw, _BadRow) or len(fields) < need or blank:
+                if not blank:  # a blank TSV line is skipped
                     rows.append(None)
                     raws.append(raw)
                     lines.append(line)
@@ -312,11 +315,12 @@ def parquet_batches(path: str, columns: ColumnMap, *, batch_size: int = PARQUET_
                                           "(pip install 'aiterms[parquet]')")) from exc
     try:
         pf = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 -- pyarrow raises several types for a bad file
+    except Exception as exc:
         raise ManifestError(dataset_issue(MANIFEST_UNREADABLE, f"{path}: not a readable Parquet file ({exc})")) \
             from exc
     schema = pf.schema_arrow
     index, missing = columns.resolve(schema.names)
+    missing = [m for m in missing if m.split("=", 1)[0] not in columns.optional]
     if missing:
         raise ManifestError(dataset_issue(MANIFEST_COLUMN_MISSING, f"{path}: no column for {', '.join(missing)} "
                                           f"(columns: {', '.join(schema.names)})"))
@@ -408,23 +412,33 @@ class AtomicOutput:
 
 
 class TextWriter:
-    """CSV/TSV output: the input's rows with the three annotation columns appended."""
+    """CSV/TSV output: the input's rows with the three annotation columns appended (a short row is padded to the
+    input's width first, so the annotations stay in their columns)."""
 
-    def __init__(self, out: IO[bytes], fmt: str, delimiter: str, header: list[str] | None, *, annotate: bool) -> None:
+    def __init__(self, out: IO[bytes], fmt: str, delimiter: str, header: list[str] | None, *, annotate: bool,
+                 width: int = 0) -> None:
         self.text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
         self.fmt = fmt
         self.annotate = annotate
         self.delimiter = delimiter
+        self.width = width
         self.csv = csv.writer(self.text, delimiter=delimiter, lineterminator="\n") if fmt == CSV else None
         if header is not None:
-            self.write_row(header, list(ANNOTATION_COLUMNS) if annotate else [])
+            self.write_row(header if self.csv is not None else delimiter.join(header),
+                           list(ANNOTATION_COLUMNS) if annotate else [])
 
     def write_row(self, raw: Any, extra: Sequence[str]) -> None:
         if self.csv is not None:
-            row = raw if isinstance(raw, list) else []
+            row = list(raw) if isinstance(raw, list) else []
+            if extra and len(row) < self.width:
+                row.extend([""] * (self.width - len(row)))
             self.csv.writerow([*row, *extra])
         else:
             text = raw if isinstance(raw, str) else ""
+            if extra:
+                fields = text.count(self.delimiter) + 1
+                if fields < self.width:
+                    text += self.delimiter * (self.width - fields)
             self.text.write(self.delimiter.join([text, *extra]) if extra else text)
             self.text.write("\n")
 
@@ -463,7 +477,8 @@ def write_rows(path: str, fmt: str, rows: Iterable[dict[str, str]]) -> None:
     try:
         text = io.TextIOWrapper(out.stream, encoding="utf-8", newline="")
         w = csv.writer(text, delimiter="\t" if fmt == TSV else ",", lineterminator="\n",
-                       quoting=csv.QUOTE_NONE if fmt == TSV else csv.QUOTE_MINIMAL, escapechar="\\" if fmt == TSV else None)
+                       quoting=csv.QUOTE_NONE if fmt == TSV else csv.QUOTE_MINIMAL,
+                       escapechar="\\" if fmt == TSV else None)
         w.writerow(names)
         if first is not None:
             w.writerow([first[n] for n in names])

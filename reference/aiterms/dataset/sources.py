@@ -73,10 +73,8 @@ class HashingReader:
     def lines(self) -> Iterator[tuple[int, bytes]]:
         stream = open_binary(self.path)
         try:
-            n = 0
-            for raw in iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""):
+            for n, raw in enumerate(iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""), 1):
                 self.hasher.update(raw)
-                n += 1
                 yield n, raw
         finally:
             stream.close()
@@ -250,11 +248,11 @@ def import_items(reader: HashingReader, kind: str, *, observed: str, url: str | 
         yield dataset_issue(STORE_SOURCE_INVALID, f"{reader.path}: the signal names no asset and no site; give --url "
                             "(the URL it was fetched from)")
         return
-    for i, d in enumerate(decls):
+    for n, d in enumerate(decls):
         report = validate.check({"@context": CONTEXT_IRI, "type": "ImageRecord", "declarations": [d]})
         if not report.valid:
             first = report.errors[0]
-            yield dataset_issue(STORE_ENTRY_INVALID, f"{reader.path}: imported declaration {i} is invalid "
+            yield dataset_issue(STORE_ENTRY_INVALID, f"{reader.path}: imported declaration {n} is invalid "
                                 f"({first.code}: {first.message}); not loaded", first.path)
             continue
         yield Item(keys, "declaration", d, None)

@@ -29,11 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiterms.dataset import keys as K
 from aiterms.dataset._codes import (
-    STORE_ENTRY_INVALID,
     STORE_SCHEMA_MISMATCH,
-    STORE_SOURCE_INVALID,
     STORE_UNREADABLE,
     dataset_issue,
 )
@@ -246,7 +243,7 @@ class Store:
 
     def _count(self, table: str) -> int:
         # max(rowid) is not available on WITHOUT ROWID tables; count(*) walks the table, so keep it for loads only.
-        row = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 -- fixed table names
+        row = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0])
 
     # -- lookups ---------------------------------------------------------------------------------------------
@@ -266,7 +263,7 @@ class Store:
                 part = vals[i:i + _IN_CHUNK]
                 marks = ",".join("?" * len(part))
                 for value, digest in cur.execute(
-                        f"SELECT value, digest FROM keys WHERE kind=? AND value IN ({marks})",  # noqa: S608
+                        f"SELECT value, digest FROM keys WHERE kind=? AND value IN ({marks})",
                         (kind, *part)):
                     found.setdefault((kind, value), []).append(digest)
         if not found:
@@ -305,7 +302,7 @@ class Store:
             part = missing[i:i + _IN_CHUNK]
             marks = ",".join("?" * len(part))
             for digest, kind, body in cur.execute(
-                    f"SELECT digest, kind, body FROM statements WHERE digest IN ({marks})", part):  # noqa: S608
+                    f"SELECT digest, kind, body FROM statements WHERE digest IN ({marks})", part):
                 value = (kind, orjson.loads(body))
                 out[digest] = value
                 self._bodies[digest] = value
@@ -333,7 +330,8 @@ class Store:
         meta = dict(self.conn.execute("SELECT name, value FROM meta").fetchall())
         sources = [
             {"id": r[0], "name": r[1], "kind": r[2], "sha256": r[3], "loaded": r[4], "statements": r[5], "keys": r[6]}
-            for r in self.conn.execute("SELECT id, name, kind, sha256, loaded, statements, keys FROM sources ORDER BY id")
+            for r in self.conn.execute(
+                "SELECT id, name, kind, sha256, loaded, statements, keys FROM sources ORDER BY id")
         ]
         by_kind = dict(self.conn.execute("SELECT kind, count(*) FROM keys GROUP BY kind").fetchall())
         signals = dict(self.conn.execute(

@@ -288,6 +288,48 @@ def prohibitions_win(perms: Pointed, prohs: Pointed, *, same_party: Any = None) 
     return [(p, r) for p, r in perms if p not in dropped], extra
 
 
+def apply_conflict_strategy(perms: Pointed, prohs: Pointed, strategy: str, warn: Any, *,
+                            void_path: str = "") -> list[dict[str, Any]] | None:
+    """req-odrl-conflict: apply the policy's conflict strategy so that the aiterms resolver (most specific wins,
+    prohibition on ties) gives the ODRL answer; ``invalid`` voids a policy with any conflict (None). ``warn(code,
+    message, path)`` reports what is voided or approximated."""
+    pairs = [(pp, xp, pr, xr) for pp, pr in perms for xp, xr in prohs
+             if (covers(xr["use"], pr["use"]) or covers(pr["use"], xr["use"])) and not areas_disjoint(pr, xr)]
+    if pairs and strategy == "invalid":
+        pp, xp, pr, xr = pairs[0]
+        warn("odrl-conflict-void", f"the permission of {pr['use']} ({pp}) conflicts with the prohibition of "
+               f"{xr['use']} ({xp}) and the conflict strategy is 'invalid' (the ODRL default): the whole policy is "
+               "void and gives no rules", void_path)
+        return None
+    dropped_perm: set[int] = set()
+    dropped_proh: set[int] = set()
+    extra: list[dict[str, Any]] = []
+    for pp, xp, pr, xr in pairs:
+        if strategy == "prohibit":
+            if covers(pr["use"], xr["use"]) and pr["use"] != xr["use"]:
+                continue  # narrower prohibition: the resolver already lets it win
+            if area_covers(xr, pr):
+                dropped_perm.add(id(pr))
+            elif dimensions(xr) >= dimensions(pr):
+                extra.append({**{k: v for k, v in xr.items() if k != "use"}, "use": pr["use"]})
+            else:
+                dropped_perm.add(id(pr))
+                warn("odrl-conflict-approximated", f"the permission at {pp} overlaps the prohibition at {xp} "
+                       "in a way aiterms cannot split exactly; the permission is not recorded (fail closed)", pp)
+        else:  # perm
+            if covers(xr["use"], pr["use"]) and pr["use"] != xr["use"]:
+                continue  # narrower permission: the resolver already lets it win
+            if area_covers(pr, xr):
+                dropped_proh.add(id(xr))
+            elif pr["use"] == xr["use"] and dimensions(pr) > dimensions(xr):
+                continue
+            else:
+                warn("odrl-conflict-approximated", f"the permission at {pp} overrides the prohibition at {xp} "
+                       "only in part; the prohibition is kept (fail closed)", xp)
+    rules = [r for _, r in perms if id(r) not in dropped_perm] + [r for _, r in prohs if id(r) not in dropped_proh]
+    return dedupe_rules(rules + extra)
+
+
 def descendants(use: str) -> frozenset[str]:
     """The use itself and every narrower use."""
     return frozenset(u for u in known_uses() if covers(use, u))

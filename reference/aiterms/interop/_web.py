@@ -247,7 +247,25 @@ def settle_contradictions(decls: list[dict[str, Any]]) -> tuple[list[dict[str, A
             kept.append(r)
         if kept:
             out.append({**d, "rules": kept})
+        elif not d.get("rules"):
+            out.append(d)  # a declaration without rules (consent, provenance) is never dropped
     return out, issues
+
+
+def validation_errors(record: Mapping[str, Any]) -> list[Issue]:
+    """The validator's errors about a record (spec/validation.md); none when no validator is installed."""
+    import importlib
+
+    for name in ("aiterms.validation", "aiterms.validate"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        report = module.check(dict(record))
+        return [i for i in report.issues if i.severity is ERROR]
+    return []
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
 
     ``trust_anchors`` is a PEM bundle of extra trust anchors for the claim signature (test certificates).
     """
-    if data.lstrip()[:1] == b"{":
+    if data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
         return import_manifest_json(data, source_name=source_name, url=url, observed=observed)
     return import_asset(data, source_name=source_name, url=url, observed=observed, trust_anchors=trust_anchors)
 

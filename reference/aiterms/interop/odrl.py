@@ -23,7 +23,7 @@ from typing import Any
 
 from aiterms.interop._rules import (
     absorb_duties,
-    area_covers,
+    apply_conflict_strategy,
     areas_disjoint,
     covers,
     dedupe_rules,
@@ -478,7 +478,7 @@ def _policy(p: _Policy, observed: str | None) -> tuple[dict[str, Any] | None, st
                "/obligation", Severity.INFO)
     if p.blocked:
         perms = []
-    rules = _apply_conflict(p, perms, prohs, strategy)
+    rules = apply_conflict_strategy(perms, prohs, strategy, p.warn, void_path="/conflict" if "conflict" in node else "")
     if rules is None or not rules:
         return None, lic, target
     assigner = _iri(node.get("assigner"), prefixes)
@@ -746,47 +746,6 @@ def _jurisdiction(value: str) -> str | None:
             code = m.group("code").upper()
             return code
     return None
-
-
-def _apply_conflict(p: _Policy, perms: list[tuple[str, dict[str, Any]]], prohs: list[tuple[str, dict[str, Any]]],
-                    strategy: str) -> list[dict[str, Any]] | None:
-    """req-odrl-conflict: apply the policy's conflict strategy so that the aiterms resolver (most specific wins,
-    prohibition on ties) gives the ODRL answer; ``invalid`` voids a policy with any conflict."""
-    pairs = [(pp, xp, pr, xr) for pp, pr in perms for xp, xr in prohs
-             if (covers(xr["use"], pr["use"]) or covers(pr["use"], xr["use"])) and not areas_disjoint(pr, xr)]
-    if pairs and strategy == "invalid":
-        pp, xp, pr, xr = pairs[0]
-        p.warn("odrl-conflict-void", f"the permission of {pr['use']} ({pp}) conflicts with the prohibition of "
-               f"{xr['use']} ({xp}) and the conflict strategy is 'invalid' (the ODRL default): the whole policy is "
-               "void and gives no rules", "/conflict" if "conflict" in p.node else "")
-        return None
-    dropped_perm: set[int] = set()
-    dropped_proh: set[int] = set()
-    extra: list[dict[str, Any]] = []
-    for pp, xp, pr, xr in pairs:
-        if strategy == "prohibit":
-            if covers(pr["use"], xr["use"]) and pr["use"] != xr["use"]:
-                continue  # narrower prohibition: the resolver already lets it win
-            if area_covers(xr, pr):
-                dropped_perm.add(id(pr))
-            elif dimensions(xr) >= dimensions(pr):
-                extra.append({**{k: v for k, v in xr.items() if k != "use"}, "use": pr["use"]})
-            else:
-                dropped_perm.add(id(pr))
-                p.warn("odrl-conflict-approximated", f"the permission at {pp} overlaps the prohibition at {xp} "
-                       "in a way aiterms cannot split exactly; the permission is not recorded (fail closed)", pp)
-        else:  # perm
-            if covers(xr["use"], pr["use"]) and pr["use"] != xr["use"]:
-                continue  # narrower permission: the resolver already lets it win
-            if area_covers(pr, xr):
-                dropped_proh.add(id(xr))
-            elif pr["use"] == xr["use"] and dimensions(pr) > dimensions(xr):
-                continue
-            else:
-                p.warn("odrl-conflict-approximated", f"the permission at {pp} overrides the prohibition at {xp} "
-                       "only in part; the prohibition is kept (fail closed)", xp)
-    rules = [r for _, r in perms if id(r) not in dropped_perm] + [r for _, r in prohs if id(r) not in dropped_proh]
-    return dedupe_rules(rules + extra)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ def targets() -> list[str]:
 
 
 def importer_for(kind: str) -> ModuleType | None:
-    return next((m for m in importers() if kind == m.KIND), None)
+    return next((m for m in importers() if kind == m.KIND or kind in getattr(m, "ALIASES", ())), None)
 
 
 def exporter_for(target: str) -> ModuleType | None:

@@ -187,3 +187,25 @@ def test_broader_cycle_fails(checkout: Path) -> None:
     path.write_text(text, "utf-8")
     with pytest.raises(_build.BuildError, match="cycle"):
         _build.generate(checkout)
+
+
+def test_spec_side_error_is_reported_when_run_as_a_module(checkout: Path) -> None:
+    """``python -m aiterms._build`` runs ``_build`` as ``__main__``; an error raised by ``_build_spec`` is still the
+    one BuildError it catches: a clear message and exit 2, never a traceback."""
+    _add_spec(checkout, "zz.md", TABLE.format(rows="| `zz-a` | fatal | x | req-x |"))
+    proc = subprocess.run([sys.executable, "-m", "aiterms._build", "--check", "--root", str(checkout)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "severity" in proc.stderr
+
+
+def test_scheme_namespace_is_checked(checkout: Path) -> None:
+    """Every concept IRI is its scheme's vann:preferredNamespaceUri followed by its id (the context maps every
+    value of a vocabulary key into that namespace, so the two must agree)."""
+    path = checkout / "vocab" / "aiterms.ttl"
+    text = path.read_text("utf-8")
+    path.write_text(text.replace('vann:preferredNamespaceUri "https://w3id.org/aiterms/purpose/"',
+                                 'vann:preferredNamespaceUri "https://w3id.org/aiterms/purposes/"', 1), "utf-8")
+    with pytest.raises(_build.BuildError, match="must have the IRI <https://w3id.org/aiterms/purposes/"):
+        _build.generate(checkout)

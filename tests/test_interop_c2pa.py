@@ -624,3 +624,12 @@ def test_conformance_case(path: Path) -> None:
                     assert RANK[after] <= RANK[before] or (before, after) == ("notAllowed", "unspecified"), (q, after)
                 else:
                     assert after == before, (q, before, after)
+
+
+@pytest.mark.parametrize("doc", [b'{"label": "cawg.training-mining", "data": ' + b"9" * 4301 + b"}",
+                                 b'{"assertions": [{"label": "x", "data": {"n": -' + b"1" * 5000 + b"}}]}"])
+def test_integer_over_4300_digits_is_unreadable_not_a_traceback(doc: bytes) -> None:
+    """Since Python 3.11 json.loads raises a plain ValueError for an integer over 4,300 digits."""
+    r = cc.import_bytes(doc, source_name="manifest.json")
+    assert [i.code for i in r.issues] == ["c2pa-manifest-unreadable"]
+    assert "declarations" not in r.record

@@ -212,3 +212,84 @@ def test_cc_license_alone_permits_nothing() -> None:
 
     r = cclicense.import_bytes(b"https://creativecommons.org/publicdomain/zero/1.0/", source_name="l.txt")
     assert resolve(full(r.record), Query(use="ai-training", at="2026-01-01")).outcome == "unspecified"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# aiterms import: one record per photo (req-flickr-many)
+
+
+def _cli(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+    import io
+
+    from aiterms.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), stdout=out, stderr=err, stdin=io.StringIO(stdin))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_photo_list_gives_json_lines(corpus: Any) -> None:
+    path = corpus("openverse-catalog/flickr/flickr_example_photo_list.json")
+    expected = [r.record["id"] for r in flickr.import_many(path.read_bytes(), source_name=str(path))]
+    assert len(expected) > 1
+    code, out, err = _cli("import", str(path))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == len(expected)
+    records = [json.loads(line) for line in lines]
+    assert [r["id"] for r in records] == expected
+    assert all(r["@context"] == "https://w3id.org/aiterms/context/v1.jsonld" and r["type"] == "ImageRecord"
+               for r in records)
+    assert all(r["declarations"][0]["source"]["signal"] == "flickr" for r in records)
+    assert "flickr-multiple-photos" not in err
+    from aiterms.validation import check
+
+    assert all(check(r).valid for r in records)
+    code, out_json, _ = _cli("import", str(path), "--format", "json")
+    doc = json.loads(out_json)
+    assert code == 0
+    assert set(doc) == {"records", "issues"}
+    assert doc["records"] == records
+    # --url with a photo page still picks that one photo, as one pretty record
+    code, one, _ = _cli("import", str(path), "--url", expected[1])
+    assert code == 0
+    assert json.loads(one)["id"] == expected[1]
+    assert one.startswith("{\n")
+
+
+def test_cli_several_photos_issues_name_their_record() -> None:
+    data = ('{"photos": {"photo": [{"id": "1", "owner": "1@N00", "license": "4", "tags": "no_cv"}, 7, '
+            '{"id": "2", "owner": "2@N00", "license": "99"}]}, "stat": "ok"}')
+    code, out, err = _cli("import", "-", "--from", "flickr-json", stdin=data)
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in records] == ["https://www.flickr.com/photos/1@N00/1", "https://www.flickr.com/photos/2@N00/2"]
+    assert records[0]["tags"] == ["no_cv"]
+    assert "license" not in records[1]
+    assert "stdin" in records[0]["declarations"][0]["source"]["location"]
+    lines = err.splitlines()
+    assert any(line.startswith("/photos/photo/1:") and "[flickr-unreadable]" in line for line in lines)
+    assert any(line.startswith("record 2: ") and "[flickr-unknown-license]" in line for line in lines)
+    code, out, _ = _cli("import", "-", "--from", "flickr-json", "--format", "json", stdin=data)
+    doc = json.loads(out)
+    assert len(doc["records"]) == 2
+    assert {(i["code"], i["message"].startswith("record 2: ")) for i in doc["issues"]} == {
+        ("flickr-unreadable", False), ("flickr-unknown-license", True)}
+
+
+def test_cli_one_photo_stays_one_pretty_record() -> None:
+    data = '{"photo": {"id": "5", "owner": {"nsid": "5@N02"}, "license": "4"}}'
+    code, out, _ = _cli("import", "-", "--from", "flickr-json", stdin=data)
+    assert code == 0
+    assert out.startswith("{\n")
+    assert json.loads(out)["owner"] == "flickr:5@N02"
+
+
+def test_integer_over_4300_digits_is_unreadable_not_a_traceback() -> None:
+    """Since Python 3.11 json.loads raises a plain ValueError for an integer over 4,300 digits."""
+    (r,) = flickr.import_many(b'{"photo": {"id": ' + b"9" * 4301 + b"}}", source_name="p.json")
+    assert codes(r) == {"flickr-unreadable"}
+    assert not r.record
+    cell = b"[" + b"9" * 4400 + b"]"  # a tags cell that looks like JSON: kept as the raw text
+    (row,) = flickr.import_many(b"foreign_identifier\tlicense\ttags\n1\tby\t" + cell + b"\n", source_name="x.tsv")
+    assert row.record["tags"] == [cell.decode()]

@@ -322,3 +322,12 @@ def test_corrupted_policies_never_permit_more(sample: bytes, data: Any) -> None:
 @given(record=st.one_of(RECORDS, records(sorted(odrl.EXPORT_ACTIONS), duties=("attribution", "compensate"))))
 def test_export_import_round_trip(record: dict[str, Any]) -> None:
     round_trip_check(record, odrl.export, imp, set(odrl.EXPORT_ACTIONS))
+
+
+@pytest.mark.parametrize("doc", [b'{"@context": "http://www.w3.org/ns/odrl.jsonld", "@type": "Offer", "n": '
+                                 + b"9" * 4301 + b"}", b"[" + b"1" * 4400 + b"]"])
+def test_integer_over_4300_digits_is_unreadable_not_a_traceback(doc: bytes) -> None:
+    """Since Python 3.11 json.loads raises a plain ValueError for an integer over 4,300 digits."""
+    r = odrl.import_bytes(doc, source_name="policy.jsonld")
+    assert [i.code for i in r.issues] == ["odrl-unreadable"]
+    assert "declarations" not in r.record

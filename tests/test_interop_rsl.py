@@ -114,6 +114,54 @@ def test_full_url_content_needs_the_same_host() -> None:
     assert "rsl-no-match" in codes(other)
 
 
+@pytest.mark.parametrize("bad", ["http://[", "https://[::1/photos/*", "https://example.com]/x", "http://[::g]/"])
+def test_unparsable_content_url_matches_nothing_and_blocks_permissions(bad: str) -> None:
+    """req-rsl-unreadable: a <content url> urlsplit refuses is no traceback; it matches nothing and, since it might
+    be the element that applies, the file's permissions are not imported."""
+    doc = (b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license><permits type="usage">all</permits>'
+           b'</license></content><content url="' + bad.encode() + b'"><license><prohibits type="usage">ai-all'
+           b"</prohibits></license></content></rsl>")
+    r = imp(doc, url="https://example.com/photos/a.jpg")
+    assert not rules_of(r)
+    issue = next(i for i in r.issues if i.code == "rsl-unreadable-part")
+    assert issue.path == "/rsl/content[2]"
+    alone = imp(doc.replace(b'<content url="/"><license><permits type="usage">all</permits></license></content>', b""),
+                url="https://example.com/photos/a.jpg")
+    assert not rules_of(alone)
+    assert {"rsl-unreadable-part", "rsl-no-match"} <= codes(alone)
+
+
+@pytest.mark.parametrize("url", ["http://[", "https://example.com:port/a.jpg", "/photos/a.jpg", "ftp://example.com/a"])
+def test_invalid_url_imports_nothing(url: str) -> None:
+    """interop.md#req-web-url: the URL given for the image must be an absolute http(s) URL."""
+    r = imp(SITE, url=url)
+    assert r.record == {}
+    assert codes(r) == {"import-invalid-url"}
+
+
+def test_many_stars_in_a_content_url_are_linear() -> None:
+    """A content url with many '*' must not backtrack exponentially (tests/fuzz/regressions/rsl/content-url-many-
+    stars.bin: 30 stars took hours with a regex)."""
+    import time
+
+    start = time.process_time()
+    for stars in (30, 3000):
+        doc = (b'<rsl xmlns="https://rslstandard.org/rsl"><content url="https://example.com/ima' + b"*" * stars
+               + b'ges/x$"><license><permits type="usage">search</permits></license></content></rsl>')
+        assert "rsl-no-match" in codes(imp(doc, url="https://example.com/images/photo.jpg"))
+        assert pairs(imp(doc, url="https://example.com/images/x")) == {("permit", "search-indexing")}
+    assert time.process_time() - start < 2.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=st.text("ab/*$", max_size=8), path=st.text("ab/", max_size=10))
+def test_pattern_matching_is_rfc9309_prefix_matching(pattern: str, path: str) -> None:
+    """The linear matcher agrees with the obvious regex (``*`` = ``.*``, a final ``$`` anchors, a prefix match)."""
+    regex = "".join(".*" if ch == "*" else re.escape(ch) for ch in pattern.rstrip("$"))
+    expected = re.match(regex + ("$" if pattern.endswith("$") else ""), path) is not None
+    assert rsl._pattern_matches(pattern, path) == expected
+
+
 def test_prohibition_wins() -> None:
     doc = b"""<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license>
       <permits type="usage">ai-train,search</permits><prohibits type="usage">ai-all</prohibits>

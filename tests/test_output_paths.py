@@ -94,8 +94,6 @@ CASES = [
 #: Known failures reported to their owners (/work/notes/crashes.md): expected to fail until fixed, then strict
 #: xfail makes the test fail so that the line is removed.
 KNOWN: dict[tuple[str, str], str] = {
-    ("rename", "export-o"): "export -o: OSError from atomic_write escapes as a traceback",
-    ("disk", "export-o"): "export -o: OSError from atomic_write escapes as a traceback",
     ("rename", "store-build-o"): "store build -o: OUT.building-<pid> files left behind when the rename fails",
     ("disk", "store-build-o"): "store build -o: OUT.building-<pid> files left behind on a full disk",
 }

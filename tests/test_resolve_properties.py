@@ -188,6 +188,45 @@ def test_declaration_not_in_force_changes_nothing(record: dict[str, Any], query:
     assert answer(record, query) == answer(more, query)
 
 
+UNRECOGNIZED = ["https://creativecommonsiorg/licenses/by-nc/4.0/", "https://creativecommons.org/licenses/by-nc/5.0/",
+                "https://example.com/own-license"]
+
+
+@PROFILE
+@given(records(), queries(), st.sampled_from(UNRECOGNIZED))
+def test_unrecognized_license_never_permits_more_than_no_license(record: dict[str, Any], query: Query,
+                                                                   lic: str) -> None:
+    """req-resolve-unknown-license: a license aiterms does not recognize can only hold back a permission (the terms
+    of "some license" are unknown); it never makes an answer more permissive than no license at all."""
+    bare = copy.deepcopy(record)
+    bare.pop("license", None)
+    unknown = {**copy.deepcopy(bare), "license": lic}
+    assert RANK[answer(unknown, query)[0]] <= RANK[answer(bare, query)[0]]
+
+
+@PROFILE
+@given(records(), queries(), st.sampled_from(UNRECOGNIZED))
+def test_unrecognized_license_defaults_never_decide_a_permission(record: dict[str, Any], query: Query,
+                                                                 lic: str) -> None:
+    """req-resolve-unknown-license: without any rights-holder statement (no rights-holder declaration, no tags),
+    platforms' and dataset curators' permissions never yield allowed or constrained under an unrecognized license;
+    with a rights holder's permission of the queried use the answer is the same as with no license."""
+    record = copy.deepcopy(record)
+    record["license"] = lic
+    record.pop("tags", None)
+    record["declarations"] = [d for d in record["declarations"] if d["declaredBy"]["role"] != "rights-holder"]
+    if not record["declarations"]:
+        record["declarations"] = [{"declaredBy": {"role": "platform", "id": "https://platform.example"},
+                                   "rules": [{"effect": "permit", "use": query.use}]}]
+    assert answer(record, query)[0] in (UNSPECIFIED, NOT_ALLOWED)
+    granted = copy.deepcopy(record)
+    granted["declarations"].append({"declaredBy": {"role": "rights-holder", "id": "example:a"},
+                                    "rules": [{"effect": "permit", "use": query.use}]})
+    bare = copy.deepcopy(granted)
+    del bare["license"]
+    assert answer(granted, query) == answer(bare, query)
+
+
 @settings(max_examples=25, deadline=None)
 @given(records(), queries())
 def test_json_path_agrees_with_model_path(record: dict[str, Any], query: Query) -> None:

@@ -191,6 +191,29 @@ def test_explanation_sentence_for_no_cv() -> None:
     assert explain(resolve(rec, Query("search-indexing", at=AT))).startswith("Unspecified: nothing in the record")
 
 
+@pytest.mark.parametrize("role", ["platform", "dataset-curator"])
+def test_unrecognized_license_holds_back_a_default_permission(role: str) -> None:
+    """req-resolve-unknown-license: the license is the rights holder's, with unknown terms: the default does not
+    decide, and the decision says why (step alg-license, pointer /license, the owner as party)."""
+    decl = {"declaredBy": {"id": "https://site.example", "role": role},
+            "rules": [{"effect": "permit", "use": "ai-training", "duties": ["attribution"]}]}
+    known = record(owner="example:kim", license="https://creativecommons.org/licenses/by/4.0/", declarations=[decl])
+    unknown = {**known, "license": "https://creativecommons.org/licenses/by/4.1/"}
+    query = Query("ai-training", purpose="research", at=AT)
+    assert resolve(known, query).outcome == "constrained"
+    for rec in (unknown, Record.from_json(unknown)):
+        decision = resolve(rec, query)
+        assert (decision.outcome, decision.obligations) == ("unspecified", ())
+        first = decision.reasons[0]
+        assert (first.step, first.rule, first.party, first.role, first.signal) == (
+            "alg-license", "/license", "example:kim", "rights-holder", "license")
+        assert ("unknown-license", "/license") in {(w.code, w.path) for w in decision.warnings}
+        assert explain(decision).startswith("Unspecified: ai-training is permitted only by a platform or dataset "
+                                            "curator, and the license 'https://creativecommons.org/licenses/by/4.1/'")
+    no_license = {k: v for k, v in unknown.items() if k != "license"}
+    assert resolve(no_license, query).outcome == "constrained"  # no license at all: the default decides
+
+
 def test_reasons_name_declaration_rule_party_role() -> None:
     rec = record(declarations=[{"declaredBy": {"id": "example:a", "role": "rights-holder"},
                                 "rules": [{"effect": "prohibit", "use": "search-indexing"},

@@ -276,3 +276,27 @@ def test_bounded_escapes_and_shortens() -> None:
     assert "\\u202e" in shown
     assert shown.endswith("(192 more characters)")
     assert limits.bounded(b"\xff\xfeab") == "\ufffd\ufffdab"
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    (b'{"a": ' + b"9" * 5000 + b"}", "tdmrep-json-invalid"),
+    (b'{"a": NaN}', "tdmrep-json-invalid"),
+    (b'{"a": Infinity}', "tdmrep-json-invalid"),
+    (b'{"a": "\xff"}', "tdmrep-json-invalid"),
+    (b'{"a": ', "tdmrep-json-invalid"),
+    (b"[" * 5000 + b"]" * 5000, "limit-json-depth"),
+])
+def test_parse_json_never_raises(data: bytes, code: str) -> None:
+    value, issue = limits.parse_json(data, code="tdmrep-json-invalid", what="tdmrep.json", severity=Severity.WARNING)
+    assert value is None
+    assert issue is not None
+    assert issue.code == code
+
+
+def test_parse_json_reads_json() -> None:
+    assert limits.parse_json(b'\xef\xbb\xbf{"a": [1, 2.5, "x"]}', code="x", severity=Severity.ERROR) == (
+        {"a": [1, 2.5, "x"]}, None)
+    assert limits.parse_json('{"a": 1}', code="x", severity=Severity.ERROR) == ({"a": 1}, None)
+    _value, issue = limits.parse_json(b"1", code="x", severity=Severity.ERROR, max_bytes=0)
+    assert issue is not None
+    assert issue.code == "limit-input-size"

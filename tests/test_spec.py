@@ -190,3 +190,43 @@ def test_json_examples(slug: str, schema_validator: Any) -> None:
     report = check(doc)
     assert report.valid == (entry["expect"] == "valid"), [i.to_json() for i in report.issues]
     assert set(entry.get("codes", ())) <= {i.code for i in report.issues}
+
+
+def _records_in(value: Any) -> Any:
+    """Every object with a ``declarations`` array anywhere in a JSON value."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            if isinstance(v.get("declarations"), list):
+                yield v
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+
+
+def _depicted_parties(path: Path) -> list[dict[str, Any]]:
+    parties = []
+    for record in _records_in(json.loads(path.read_text("utf-8"))):
+        for d in record["declarations"]:
+            by = d.get("declaredBy") if isinstance(d, dict) else None
+            if isinstance(by, dict) and by.get("role") == "depicted-person":
+                parties.append(by)
+    return parties
+
+
+def test_example_records_keep_depicted_persons_opaque() -> None:
+    """security#req-personal-data: the records the project publishes -- spec examples, bundled examples and
+    conformance cases -- never name a depicted person (MUST), and the spec's own examples and validator cases give a
+    depicted person no id or an opaque ``urn:uuid:`` one (SHOULD)."""
+    every = [*sorted((SPEC / "examples").glob("*.json")), *sorted((ROOT / "reference" / "aiterms" / "examples").glob(
+        "*.json")), *sorted((SPEC / "conformance").rglob("*.json"))]
+    ours = {*(SPEC / "examples").glob("*.json"), *(SPEC / "conformance" / "validate").glob("*.json")}
+    found = 0
+    for path in every:
+        for party in _depicted_parties(path):
+            found += 1
+            assert "name" not in party, f"{path.relative_to(ROOT)}: a depicted person is named"
+            if path in ours:
+                assert str(party.get("id", "urn:uuid:")).startswith("urn:uuid:"), f"{path.relative_to(ROOT)}: {party}"
+    assert found >= 5  # the check reads the records it is meant to read

@@ -1,4 +1,4 @@
-"""aiterms.validate and aiterms.parse: the API, the layers, and properties over generated documents."""
+"""aiterms.validation and aiterms.parse: the API, the layers, and properties over generated documents."""
 
 from __future__ import annotations
 
@@ -103,6 +103,30 @@ def test_turtle_text_input() -> None:
            "<https://example.org/i> a aiterms:ImageRecord ; aiterms:tags \"noai\" .\n")
     assert check(ttl).valid
     assert [r.valid for r in check_text(ttl, name="x.ttl")] == [True]
+
+
+EVIL = "\x1b[2J\u202eevil" + "x" * 4000  # clears a terminal, reverses the text, and is long
+
+
+@pytest.mark.parametrize("doc", [
+    rec(declarations=[decl(rule(use=EVIL))]),  # meaning layer: unknown-use
+    rec(tags=[EVIL]),  # tags: unknown-tag
+    rec(contentHash=EVIL),  # schema layer: jsonschema's message quotes the instance
+    rec(declarations=[decl(issued=EVIL)]),  # invalid-date
+    rec(declarations=[decl(role=EVIL)]),  # unknown-role
+    rec(license=EVIL),  # unknown-license
+], ids=["use", "tag", "schema", "date", "role", "license"])
+def test_messages_quote_untrusted_values_bounded(doc: dict[str, Any]) -> None:
+    """security#req-quote-untrusted: a message echoes at most a bounded prefix of an untrusted value, with control
+    and bidi-override characters escaped, in every layer (JSON output may carry the value itself, as JSON)."""
+    issues = check(doc).issues
+    assert issues
+    for i in issues:
+        for text in (i.message, i.to_text()):
+            assert "\x1b" not in text, text
+            assert "\u202e" not in text, text
+            assert len(text) < 600, len(text)
+        assert "\\u001b" in i.message or "\\x1b" in i.message, i.message  # shown as an escape
 
 
 def test_did_you_mean_uses_mapping_tokens() -> None:

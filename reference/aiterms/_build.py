@@ -7,6 +7,10 @@ data in ``reference/aiterms/_data``, the generated regions of ``spec/*.md``, ``s
 spec examples and the conformance manifest. Output is deterministic (sorted keys, ``indent=2``, trailing newline,
 no blank-node labels), so ``--check`` and ``tests/test_generated.py`` can compare it byte for byte.
 
+This module reads the vocabulary and renders it (context, RDF, enums, package data); the spec side -- code
+tables, anchors, examples, the generated tables of ``spec/*.md`` -- and the shared basics (:class:`BuildError`,
+namespaces, :func:`dump_json`) are in :mod:`aiterms._build_spec`.
+
 Never imported by the library itself.
 """
 

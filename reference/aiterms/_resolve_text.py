@@ -82,6 +82,16 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+NOT_DECIDED = "not decided: "  # the start of the reason of spec#req-resolve-unknown-license
+
+
+def unknown_license_text(use: str, license_iri: str) -> str:
+    """The reason of spec#req-resolve-unknown-license (explain() recognizes it by :data:`NOT_DECIDED`)."""
+    shown = license_iri if len(license_iri) <= 200 else license_iri[:200] + "..."
+    return (f"{NOT_DECIDED}{use} is permitted only by a platform or dataset curator, and the license {shown!r} is not "
+            "one aiterms recognizes: its terms are unknown and may restrict that permission (fail closed)")
+
+
 def explain(decision: Decision) -> str:
     """One plain sentence: the outcome, the statement that decided it, and the narrower uses it excludes."""
     phrase = OUTCOME_PHRASE.get(decision.outcome, decision.outcome)
@@ -94,6 +104,9 @@ def explain(decision: Decision) -> str:
         first = decision.reasons[0] if decision.reasons else None
         if first is not None and first.step in (ALG_QUERY, ALG_RECORD):
             return f"{phrase}: {first.text}."
+        held = next((r for r in decision.reasons if r.step == ALG_LICENSE and r.text.startswith(NOT_DECIDED)), None)
+        if held is not None:  # alg-license item 5: a default's permission held back by an unrecognized license
+            return f"{phrase}: {held.text.removeprefix(NOT_DECIDED)}{except_}."
         whole = " as a whole" if excluded else ""
         exception = next((r for r in decision.reasons if r.effect == "exception"), None)
         set_aside = "; reservations set aside by the EU research exception (DSM Directive Art. 3)" if exception else ""

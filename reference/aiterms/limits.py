@@ -339,6 +339,49 @@ def check_turtle_depth(text: str | bytes, limit: int = MAX_NESTING_DEPTH) -> Iss
                        line=ln, column=col, value=best)
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_json(data: bytes | str, *, code: str, what: str = "JSON", severity: Severity | None = None,
+               max_bytes: int = MAX_DOCUMENT_BYTES) -> tuple[Any, Issue | None]:
+    """req-untrusted-input: parse an untrusted JSON document and never raise.
+
+    Returns ``(value, None)`` or ``(None, issue)``: ``limit-input-size`` over ``max_bytes``, ``limit-json-depth``
+    when nested deeper than 64 (checked before parsing, see :func:`check_json_depth`), else ``code`` (the caller's
+    own syntax code, with ``severity`` or its registered one) for anything the parser refuses: invalid UTF-8 (a
+    leading byte order mark is allowed), syntax errors (with line and column), ``NaN``/``Infinity``, and integers
+    longer than Python's 4,300-digit conversion limit (a ``ValueError`` that is not a ``JSONDecodeError``).
+    """
+    import json
+
+    size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+    too_big = check_size(size, max_bytes, what=what)
+    if too_big is not None:
+        return None, too_big
+    deep = check_json_depth(data)
+    if deep is not None:
+        return None, deep
+
+    def problem(message: str, line: int | None = None, column: int | None = None) -> Issue:
+        if severity is not None:
+            return Issue(code, severity, f"{what} is not valid JSON: {message}", "", line, column)
+        from aiterms.report import issue
+
+        return issue(code, f"{what} is not valid JSON: {message}", line=line, column=column)
+
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, bytes | bytearray) else data
+    except UnicodeDecodeError as exc:
+        return None, problem(f"not UTF-8 (byte {exc.start})")
+    try:
+        return json.loads(text, parse_constant=_reject_constant), None
+    except json.JSONDecodeError as exc:
+        return None, problem(exc.msg, exc.lineno, exc.colno)
+    except (ValueError, RecursionError) as exc:  # over-long integers, NaN/Infinity; recursion cannot happen here
+        return None, problem(bounded(exc, 120))
+
+
 # --- records -------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Count:

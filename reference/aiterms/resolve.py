@@ -45,6 +45,7 @@ from aiterms._resolve_text import (
     explain,
     now,
     reason,
+    unknown_license_text,
     via,
     who,
     window,
@@ -464,10 +465,12 @@ class Resolver:
             for s in permits:
                 v.add(reason(ALG_AUTHORITY, "info", f"the permission of {who(s)} is overridden: a prohibition "
                               "wins", s, use=s.use))
-        # Step 11 (alg-license)
+        # Step 11 (alg-license / req-resolve-license-terms, req-resolve-unknown-license)
         if license_info is not None and v.outcome != NOT_ALLOWED:
             permitted = self._license(v, license_info, record, prep, permitted=permitted,
                                       from_defaults=permitted and tier_name == "default", primary=primary)
+        elif record.license and v.outcome != NOT_ALLOWED and permitted and tier_name == "default":
+            permitted = self._unknown_license(v, record)
         # Step 12 (alg-consent / req-resolve-biometric-consent)
         if v.outcome != NOT_ALLOWED and self.vocabulary.is_biometric(u):
             self._consent(v, depicted, record, prep, permitted=permitted, primary=primary)
@@ -555,6 +558,21 @@ class Resolver:
             v.add(lic("info", f"the license {info.name} does not permit sharing adaptations (no cc:DerivativeWorks); "
                       f"if the result of {u} is shared and adapts the image, the license does not cover it"))
         return True
+
+    def _unknown_license(self, v: _Verdict, record: Record) -> bool:
+        """req-resolve-unknown-license: A license the table does not recognize is a license whose terms are unknown:
+        a permission that came from a platform or dataset curator MUST NOT decide the use, which stays
+        ``unspecified``; an explicit permission of the rights holder is not affected.
+
+        Called only when the deciding permission came from the defaults tier; returns ``permitted`` (always False).
+        """
+        u = v.use
+        v.obligations.clear()
+        v.deciding = []
+        v.reasons = [(False, r) for _d, r in v.reasons]  # the permission no longer decides
+        v.add(reason(ALG_LICENSE, "info", unknown_license_text(u, record.license or ""), use=u, rule="/license",
+                     party=record.owner, role=RIGHTS_HOLDER, signal="license"), decisive=True)
+        return False
 
     def _consent(self, v: _Verdict, depicted: dict[tuple[str, str], tuple[str, list[Statement]]], record: Record,
                  prep: _Prepared, *, permitted: bool, primary: bool) -> None:

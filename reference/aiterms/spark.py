@@ -136,9 +136,10 @@ def _annotate_fn(opts: Any, names: list[str]) -> Any:
 
 def annotate_dataframe(manifest_df: Any, declarations_df: Any | None, query: Query, *,
                        columns: ColumnMap | Mapping[str, str] | str | None = None) -> Any:
-    """req-spark: the manifest DataFrame with the three annotation columns, decided as ``aiterms annotate`` decides
-    on one machine. ``declarations_df`` may be None (no store); ``columns`` is a :class:`ColumnMap`, a mapping
-    field -> column, a preset name (``laion``, ``yfcc100m``) or a ``--columns`` string."""
+    """spec/dataset.md#spark: the manifest DataFrame with the three annotation columns, decided as ``aiterms
+    annotate`` decides on one machine. ``declarations_df`` may be None (no store); ``columns`` is a
+    :class:`ColumnMap`, a mapping field -> column, a preset name (``laion``, ``yfcc100m``) or a ``--columns``
+    string."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 

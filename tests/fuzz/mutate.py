@@ -17,7 +17,7 @@ COMMON_TOKENS: tuple[bytes, ...] = (
     b"MM\x00*", b"ftypavif", b"iTXt", b"XML:com.adobe.xmp\x00", b"http://ns.adobe.com/xap/1.0/\x00",
     b"<?xpacket begin=", b"<?xpacket end='w'?>", b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>', b"&a;", b"<![CDATA[",
     b"]]>", b"<rdf:li>", b"</rdf:li>", b"\"", b"\\", b"\\u0000", b"\\ud800", b"{", b"}", b"[", b"]", b"[" * 200,
-    b"{\"a\":" * 200, b"(" * 200, b"null", b"-1", b"1e999", b"NaN", b"9" * 400, b"\r\n", b"\n" * 3, b"\t",
+    b"{\"a\":" * 200, b"(" * 200, b"null", b"-1", b"1e999", b"NaN", b"9" * 400, b"9" * 4400, b"\r\n", b"\n" * 3, b"\t",
     b"\xef\xbb\xbf", b"\xc3\x28", b"\xed\xa0\x80", b"\xe2\x80\xae", b"\x1b[31m",
     b"@context", b"@graph", b"@id", b"@type", b"@value", b"@list", b"@reverse", b"https://w3id.org/aiterms/",
     b"User-agent: *", b"Disallow: /", b"Allow: /", b"Content-Usage: ", b"Content-Signal: ", b"train-ai=y",

@@ -122,6 +122,58 @@ def prohibiting_records() -> st.SearchStrategy[bytes]:
         lambda r: json.dumps({k: v for k, v in r.items() if k not in ("license", "tags")}).encode())
 
 
+def _value_objects(value: Any, draw: st.DrawFn) -> Any:
+    """Strings sometimes written as JSON-LD value objects or node references (non-canonical, same meaning)."""
+    if isinstance(value, str) and draw(st.integers(0, 5)) == 0:
+        return {"@value": value} if not value.startswith("http") else {"@id": value}
+    if isinstance(value, list):
+        return [_value_objects(v, draw) for v in value]
+    if isinstance(value, dict) and not any(k.startswith("@") for k in value):
+        return {k: _value_objects(v, draw) for k, v in value.items()}
+    return value
+
+
+@st.composite
+def jsonld_forms(draw: st.DrawFn) -> bytes:
+    """Non-canonical JSON-LD: keyword aliases, context arrays and objects, value objects, @graph wrappers."""
+    recs = draw(st.lists(records(), min_size=1, max_size=3))
+    out = []
+    for drawn in recs:
+        rec = dict(drawn)
+        if "type" in rec and draw(st.booleans()):
+            rec["@type"] = rec.pop("type")
+        if "id" in rec and draw(st.booleans()):
+            rec["@id"] = rec.pop("id")
+        if draw(st.booleans()):
+            rec = {k: (_value_objects(v, draw) if not k.startswith("@") else v) for k, v in rec.items()}
+        out.append(rec)
+    ctx = draw(st.sampled_from((CONTEXT_IRI, [CONTEXT_IRI], [CONTEXT_IRI, {"ex": "https://example.com/ns#"}],
+                                [CONTEXT_IRI, "https://example.com/other.jsonld"], {"@vocab": "https://w3id.org/aiterms/"},
+                                [{"@version": 1.1}, CONTEXT_IRI])))
+    if len(out) > 1 or draw(st.booleans()):
+        doc: Any = {"@context": ctx, "@graph": [{k: v for k, v in r.items() if k != "@context"} for r in out]}
+    else:
+        doc = {**out[0], "@context": ctx}
+    return json.dumps(doc).encode()
+
+
+@st.composite
+def turtle(draw: st.DrawFn) -> bytes:
+    """Records as Turtle (through rdflib), sometimes with a syntax slip spliced in."""
+    from aiterms import parse
+
+    record = draw(records())
+    try:
+        text = parse.graph_from_jsonld(record).serialize(format="turtle")
+    except Exception:
+        text = "@prefix ai: <https://w3id.org/aiterms/> .\n<urn:x> a ai:ImageRecord ."
+    data = text.encode() if isinstance(text, str) else text
+    if data and draw(st.integers(0, 3)) == 0:
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.sampled_from((b".", b";", b"[", b"(", b'"', b"<", b"@prefix", b"\\u"))) + data[at:]
+    return data
+
+
 @st.composite
 def jsonl(draw: st.DrawFn) -> bytes:
     lines = draw(st.lists(st.one_of(record_bytes(), json_values.map(lambda v: json.dumps(v).encode()),
@@ -332,6 +384,8 @@ def flickr_tsv(draw: st.DrawFn) -> bytes:
 STRUCTURED: dict[str, st.SearchStrategy[bytes]] = {
     "json": record_bytes(),
     "jsonl": jsonl(),
+    "jsonld": jsonld_forms(),
+    "turtle": turtle(),
     "resolver": record_bytes(),
     "robots": robots_txt(),
     "http-headers": http_headers(),

@@ -85,7 +85,7 @@ class Target:
 
     @property
     def importer(self) -> bool:
-        return self.run is run_importer
+        return self.run is run_importer or bool(getattr(self.run, "importer", False))
 
     def load(self) -> Any:
         """The target's module, or raise ``Skip`` with the reason it cannot run yet."""
@@ -203,6 +203,24 @@ def run_importer(mod: Any, data: bytes, name: str) -> Outcome:
     return Outcome(issues, ((record, any(_is_error(i) for i in issues)),))
 
 
+def importer_at(url: str, user_agent: str = USER_AGENT) -> Callable[[Any, bytes, str], Outcome]:
+    """An importer run for another URL (path matching is the interesting part of robots.txt and friends)."""
+
+    def run(mod: Any, data: bytes, name: str) -> Outcome:
+        result = mod.import_bytes(data, source_name=name, url=url, user_agent=user_agent, observed=OBSERVED)
+        issues = _issues(getattr(result, "issues", ()))
+        record = getattr(result, "record", None)
+        if not isinstance(record, dict):
+            return Outcome((*issues, _NotADict(record)), ())
+        return Outcome(issues, ((record, any(_is_error(i) for i in issues)),))
+
+    run.importer = True  # type: ignore[attr-defined]
+    return run
+
+
+LONG_URL = "https://example.com/" + "images/" * 40 + "a" * 300 + "/photo%20one.jpg?x=1&y=%2F"
+
+
 class _NotADict:
     severity = "invariant"
 
@@ -276,6 +294,8 @@ def _run_annotate(fmt: str) -> Callable[[Any, bytes, str], Outcome]:
                     continue
                 try:
                     row = json.loads(line)
+                except RecursionError:
+                    continue  # nested too deeply for this check's own parser; annotate passed it through
                 except ValueError:
                     raise Invariant(f"annotate wrote line {n} that is not JSON: {line[:200]!r}",
                                     "annotate-output") from None
@@ -289,6 +309,38 @@ def _run_annotate(fmt: str) -> Callable[[Any, bytes, str], Outcome]:
         return Outcome((), ())
 
     return run
+
+
+def run_containers(mod: Any, data: bytes, name: str) -> Outcome:
+    """The image container reader on its own (documented exception: ContainerError, which carries an issue)."""
+    try:
+        info = mod.read(data)
+    except mod.ContainerError as exc:
+        return Outcome((exc.to_issue(),), ())
+    return Outcome(tuple(info.issues), ())
+
+
+EMBED_RECORD: dict[str, Any] = {
+    "@context": CONTEXT_IRI, "type": "ImageRecord",
+    "declarations": [{"declaredBy": {"role": "rights-holder", "id": "https://example.com"},
+                      "rules": [{"effect": "prohibit", "use": "ai-training"}]}],
+}
+
+
+def run_embed(mod: Any, data: bytes, name: str) -> Outcome:
+    """Embedding into any bytes: refused with EmbedError (documented), or an image that reads back."""
+    try:
+        result = mod.embed_bytes(data, EMBED_RECORD, force=True, at=None)
+    except mod.EmbedError as exc:
+        return Outcome(tuple(exc.issues), ())
+    containers = importlib.import_module("aiterms.interop.containers")
+    try:
+        info = containers.read(result.data)
+    except containers.ContainerError as exc:
+        raise Invariant(f"embed wrote an image that does not read back: {exc}", "aiterms/embed.py") from None
+    if not info.packets:
+        raise Invariant("embed wrote an image without an XMP packet", "aiterms/embed.py")
+    return Outcome(tuple(result.issues), ())
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -656,11 +708,27 @@ TARGETS: tuple[Target, ...] = (
            flip_safe=True, default_name="photo.xmp", tokens=_rich_seed_tokens(), oversize=_pad_xmp),
     Target("image", _i("image"), run_importer, ("sinfin-folio/metadata_test_images/*", "c2pa-rs/*.jpg"),
            extra_seeds=_image_seeds, flip_safe=True, default_name="photo.jpg", tokens=_rich_seed_tokens()),
+    Target("containers", _i("containers"), run_containers, ("sinfin-folio/metadata_test_images/*", "c2pa-rs/*.jpg"),
+           extra_seeds=_image_seeds, default_name="photo.jpg", tokens=_rich_seed_tokens()),
+    Target("embed", "aiterms.embed", run_embed, ("sinfin-folio/metadata_test_images/*.jpg", "c2pa-rs/C.jpg"),
+           extra_seeds=_image_seeds, default_name="photo.jpg"),
     Target("c2pa", _i("c2pa"), run_importer, ("c2pa-rs/*.jpg", "c2pa-rs/*.json"),
            builtin=(("manifest.json", C2PA_JSON),), flip_safe=True, default_name="manifest.json"),
     Target("robots", _i("robots"), run_importer,
            ("**/*robots.txt",), builtin=(("robots.txt", ROBOTS_PROHIBIT), ("mixed-robots.txt", ROBOTS_MIXED)),
            default_name="robots.txt", prohibiting=("robots.txt",), oversize=_pad_robots),
+    Target("robots-long-url", _i("robots"), importer_at(LONG_URL, "ExampleBot"), ("**/*robots.txt",),
+           builtin=(("robots.txt", ROBOTS_PROHIBIT), ("mixed-robots.txt", ROBOTS_MIXED),
+                    ("wild-robots.txt", b"User-agent: *\nDisallow: /*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*ab$\n"
+                                        b"Content-Usage: /images/*/*/*a$ train-ai=n\nAllow: /*%2F*\n")),
+           default_name="robots.txt", prohibiting=("robots.txt",),
+           tokens=(b"*", b"$", b"*a", b"/images/", b"%2F", b"%", b"?")),
+    Target("aitxt-long-url", _i("aitxt"), importer_at(LONG_URL), ("**/ai.txt",),
+           builtin=(("ai.txt", AITXT), ("wild-ai.txt", b"User-Agent: *\nDisallow: *a*a*a*a*a*a*a*a*a*a*a*a*.jpg\n")),
+           default_name="ai.txt", tokens=(b"*", b"$", b"*a", b".jpg")),
+    Target("tdmrep-long-url", _i("tdmrep"), importer_at(LONG_URL), (),
+           builtin=(("tdmrep.json", b'[{"location": "/images/*a*a*a*a*a*a*a*a*a*a*a*a*b", "tdm-reservation": 1}]'),),
+           default_name="tdmrep.json", tokens=(b"*", b"$", b"*a")),
     Target("http-headers", _i("httpheaders"), run_importer, ("**/*.http", "healsdata-ai-training-opt-out/headers.txt"),
            builtin=(("headers.txt", HEADERS_PROHIBIT), ("permit-headers.txt", HEADERS_PERMIT)),
            default_name="headers.txt", prohibiting=("headers.txt",), oversize=_pad_headers),

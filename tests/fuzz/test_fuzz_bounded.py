@@ -25,7 +25,7 @@ from hypothesis import given
 from . import mutate, runner, strategies, targets
 
 BOUNDED_RUNS = int(os.environ.get("AITERMS_FUZZ_BOUNDED_RUNS", "400"))
-BOUNDED_SECONDS = float(os.environ.get("AITERMS_FUZZ_BOUNDED_SECONDS", "1.5"))
+BOUNDED_SECONDS = float(os.environ.get("AITERMS_FUZZ_BOUNDED_SECONDS", "1.0"))
 LONG_RUNS = float(os.environ.get("AITERMS_FUZZ_RUNS", "1000000"))
 LONG_SECONDS = float(os.environ.get("AITERMS_FUZZ_SECONDS", "inf"))
 
@@ -98,7 +98,7 @@ def test_corruption_never_permits(target: targets.Target) -> None:
     mod = _load(target)
     resolve = _resolver()
     rng = random.Random(f"corrupt:{target.name}")
-    deadline = time.monotonic() + 2 * BOUNDED_SECONDS
+    deadline = time.monotonic() + 1.5 * BOUNDED_SECONDS
     problems: list[targets.Problem] = []
     runs = 0
     seeds = runner.seeds_for(target, mod)

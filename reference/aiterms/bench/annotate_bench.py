@@ -112,7 +112,7 @@ def run(path: str, *, query: list[str], repeat: int = 2) -> dict[str, Any]:
             "in_run_rows_per_second": round(r["rows"] / r["in_run_seconds"]) if r["in_run_seconds"] else None,
             "cpu_seconds": round(r["cpu"], 2),
             # CPU time is what a shared machine cannot take away: the ratio of CPU seconds per row.
-            "cpu_ratio": round((n / base_cpu) / (r["rows"] / r["cpu"]), 3) if r["cpu"] and base_cpu else None,
+            "cpu_ratio": round((r["rows"] / r["cpu"]) / (n / base_cpu), 3) if r["cpu"] and base_cpu else None,
             "peak_rss_mb_main": round(r["self_rss_mb"], 1), "peak_rss_mb_workers": round(r["workers_rss_mb"], 1),
             "cache_misses": r["fast_path"].get("cacheMisses"), "full_path": r["fast_path"].get("fullPath"),
             "mismatches": r["fast_path"].get("mismatches"), "outcomes": r["outcomes"],

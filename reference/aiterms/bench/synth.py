@@ -221,7 +221,7 @@ _DECLARATION_COUNTS = ((0, 35), (1, 27), (2, 18), (3, 12), (4, 8))
 
 
 def records(n: int, seed: int) -> Iterator[dict[str, Any]]:
-    """req-synthetic-records: the same ``n`` and ``seed`` always give the same records, in the same order."""
+    """spec/dataset.md#synthetic-records: the same ``n`` and ``seed`` always give the same records, in order."""
     rng = random.Random(seed)
     pool = max(1, n // 50)
     owners = [f"{rng.randrange(10**8):08d}@N0{rng.randint(0, 8)}" for _ in range(min(pool, 100_000))]

@@ -107,7 +107,7 @@ def run_command(args: argparse.Namespace, io: IO, *, command: str) -> int:
         io.stderr.write(f"{prog}: error: {exc}\n")
         return EXIT_USAGE
     except (ManifestError, StoreError) as exc:
-        io.stderr.write(f"{prog}: error: {exc.issue.to_text()}\n")
+        io.stderr.write(f"{prog}: error: {exc.issue.message} [{exc.issue.code}]\n")
         return EXIT_USAGE
     except OSError as exc:
         io.stderr.write(f"{prog}: error: {exc}\n")

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, io: IO) -> int:
     except ManifestError as exc:
         if out is not None:
             out.abort()
-        io.stderr.write(f"aiterms diff: error: {exc.issue.to_text()}\n")
+        io.stderr.write(f"aiterms diff: error: {exc.issue.message} [{exc.issue.code}]\n")
         return EXIT_USAGE
     except OSError as exc:
         if out is not None:

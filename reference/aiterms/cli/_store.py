@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import json
 import os
+import sqlite3
 from typing import Any
 
 from aiterms.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, IO, add_format
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace, io: IO) -> int:
             return _info(args, io)
         return _load(args, io)
     except StoreError as exc:
-        io.stderr.write(f"aiterms store: error: {exc.issue.to_text()}\n")
+        io.stderr.write(f"aiterms store: error: {exc.issue.message} [{exc.issue.code}]\n")
         return EXIT_USAGE
 
 
@@ -137,7 +138,8 @@ def _load(args: argparse.Namespace, io: IO) -> int:
     building = f"{target}.building-{os.getpid()}" if args.action == "build" else target
     store = Store.create(building) if args.action == "build" else Store.open(target, readonly=False)
     results = []
-    ok = False
+    error: BaseException | None = None
+    info: dict[str, Any] = {}
     try:
         for path, kind in plans:
             reader = S.HashingReader(path)
@@ -146,16 +148,25 @@ def _load(args: argparse.Namespace, io: IO) -> int:
             result = store.load(path, kind, _after(items, reader, store), observed=observed)
             results.append(result)
         info = store.summary()
-        ok = True
+    except (sqlite3.Error, OSError) as exc:  # a full disk, an unwritable directory: nothing half-built is kept
+        error = exc
     finally:
-        store.close()
-        if args.action == "build":
-            if ok:
+        with contextlib.suppress(sqlite3.Error, OSError):
+            store.close()
+    if args.action == "build":
+        if error is None:
+            try:
                 os.replace(building, target)
-            else:
-                for suffix in ("", "-wal", "-shm"):
-                    with contextlib.suppress(OSError):
-                        os.unlink(building + suffix)
+            except OSError as exc:
+                error = exc
+        if error is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    os.unlink(building + suffix)
+    if error is not None:
+        io.stderr.write(f"aiterms store: error: {target}: {error}; "
+                        f"{'nothing was written' if args.action == 'build' else 'the last source was not added'}\n")
+        return EXIT_USAGE
     bad = sum(r.issue_count for r in results)
     if args.format == "json":
         io.stdout.write(json.dumps({"store": args.output if args.action == "build" else args.store,

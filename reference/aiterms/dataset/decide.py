@@ -18,7 +18,7 @@ import orjson
 from aiterms.dataset import keys as K
 from aiterms.dataset._codes import MANIFEST_ROW_INVALID, MANIFEST_VALUE_IGNORED, RECORD_NOT_RESOLVED, dataset_issue
 from aiterms.dataset.columns import ColumnMap
-from aiterms.dataset.fastpath import DecisionCache, Entry, Signer
+from aiterms.dataset.fastpath import INVALID_MARK, DecisionCache, Entry, Signer
 from aiterms.model import ALLOWED, CONSTRAINED, NOT_ALLOWED, UNSPECIFIED, Decision, Query
 from aiterms.report import Issue, Severity
 from aiterms.vocab import CONTEXT_IRI, Registry
@@ -247,6 +247,9 @@ class Worker:
         The license matters only when the use comes out permitted (spec/resolution.md#alg-license: a license alone
         never permits or prohibits), so the answer is first looked up, or computed, without it; only a permitted
         answer is computed again with the license."""
+        if sig[0] is INVALID_MARK:
+            self.issue(RECORD_NOT_RESOLVED, f"invalid record ({sig[1]}: {sig[2]}); outcome unspecified", lineno)
+            return self.invalid_entry(_license_of_line(line))
         e = self.cache.get(sig)
         if e is not None:
             return e
@@ -327,7 +330,7 @@ class Worker:
     # -- JSON Lines --------------------------------------------------------------------------------------------
 
     def jsonl_block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
-        """req-annotate-jsonl: annotate (or filter) one block of whole JSON lines; returns the output bytes."""
+        """req-annotate: annotate (or filter) one block of whole JSON lines; returns the output bytes."""
         was = gc.isenabled()
         gc.disable()  # records hold no reference cycles; the collector would only rescan them
         try:
@@ -424,7 +427,7 @@ class Worker:
 
     def rows(self, first_line: int, rows: Sequence[dict[str, str] | None],
              joined: Sequence[tuple[list[Any], list[str]]] | None = None) -> tuple[list[Entry], Stats]:
-        """req-annotate-rows: one entry per manifest row (``None`` is a row that could not be read; it was
+        """req-annotate: one entry per manifest row (``None`` is a row that could not be read; it was
         reported by the reader and counts as invalid). ``joined``: each row's store statements (declarations,
         tags) when they were joined elsewhere (Spark); else they come from the worker's store, if any."""
         was = gc.isenabled()
@@ -535,6 +538,14 @@ class Worker:
         self.issue(MANIFEST_VALUE_IGNORED, f"license {v!r} is not a license IRI or a Flickr license id; no license "
                    "terms are read", lineno, "/license")
         return None
+
+
+def _license_of_line(line: bytes) -> str | None:
+    try:
+        lic = orjson.loads(line).get("license")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return lic if isinstance(lic, str) else None
 
 
 def _without_annotations(line: bytes) -> bytes:

@@ -37,6 +37,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -75,6 +76,15 @@ def _many(one: str) -> re.Pattern[str]:
 _IRIS, _URLS, _HASHES, _DATES = _many(_IRI_ASCII), _many(_URL_ASCII), _many(_HASH_ASCII), _many(_DATE_ASCII)
 _SINGLE = {"iri": _IRI, "url": _URL, "hash": _HASH}
 _BAD: Any = object()
+#: "Signatures" of records the strict check proves invalid, whose answer needs no resolver: one party permits and
+#: prohibits the same use with the same scope (spec/validation.md#req-no-contradiction, an error), or a declaration
+#: ends before it starts (its until is not after its issued or effectiveFrom date; the resolver does not resolve such
+#: a record, spec/resolution.md#alg-in-force).
+INVALID_MARK: Any = object()
+CONTRADICTORY: tuple[Any, ...] = (INVALID_MARK, "contradictory-rules",
+                                  "one party permits and prohibits the same use with the same scope")
+EMPTY_WINDOW: tuple[Any, ...] = (INVALID_MARK, "until-before-start", "a declaration ends before it starts")
+_FIRST_10 = itemgetter(slice(0, 10))
 _MEMO_LIMIT = 100_000
 
 
@@ -86,8 +96,9 @@ def _literal(values: Iterable[str]) -> Any:
     return Literal.__getitem__(tuple(sorted(values)))
 
 
-def build_types(vocab: Vocabulary) -> Any:
-    """The msgspec decoder of canonical records for one vocabulary (closed term sets become literal types)."""
+def build_types(vocab: Vocabulary) -> tuple[Any, Any, Any]:
+    """The msgspec decoders of canonical records, of a declaration's rules and of its consent entries, for one
+    vocabulary (closed term sets become literal types)."""
     Use = _literal(vocab.ids("use"))
     Purpose = _literal(vocab.ids("purpose"))
     Actor = _literal(vocab.ids("actor"))
@@ -122,8 +133,10 @@ def build_types(vocab: Vocabulary) -> Any:
         ("observed", opt(str), UNSET)])
     declaration = struct("Declaration", [
         ("declaredBy", party), ("id", opt(str), UNSET), ("issued", opt(str), UNSET),
-        ("effectiveFrom", opt(str), UNSET), ("until", opt(str), UNSET), ("rules", opt(upto(rule)), UNSET),
-        ("consent", opt(upto(consent)), UNSET), ("source", opt(source), UNSET)])
+        ("effectiveFrom", opt(str), UNSET), ("until", opt(str), UNSET),
+        # Rules and consent stay JSON text here: they repeat across records, and are decoded (and checked) once per
+        # distinct text, when they are first met (Signer._declarations).
+        ("rules", opt(msgspec.Raw), UNSET), ("consent", opt(msgspec.Raw), UNSET), ("source", opt(source), UNSET)])
     record = struct("ImageRecord", [
         ("context", Literal["https://w3id.org/aiterms/context/v1.jsonld"], field(name="@context")),
         ("type", Literal["ImageRecord"]), ("id", opt(str), UNSET), ("contentUrl", opt(str), UNSET),
@@ -131,7 +144,7 @@ def build_types(vocab: Vocabulary) -> Any:
         ("license", opt(str), UNSET), ("tags", opt(upto(Text1k)), UNSET),
         ("depictedPersons", Annotated[int, Meta(ge=0)] | Literal["unknown"] | UnsetType, UNSET),
         ("declarations", opt(upto(declaration)), UNSET)])
-    return msgspec.json.Decoder(record)
+    return msgspec.json.Decoder(record), msgspec.json.Decoder(upto(rule)), msgspec.json.Decoder(upto(consent))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -224,7 +237,7 @@ class Signer:
         if at is _BAD:
             raise ValueError(f"not an RFC 3339 date or date-time: {query.at!r}")
         self.at_key: str = at
-        self.decoder = build_types(vocab)
+        self.decoder, self._rules_decoder, self._consent_decoder = build_types(vocab)
         uses = vocab.uses
         q = query.use
         if q in uses:
@@ -252,6 +265,7 @@ class Signer:
         self._rules_memo: dict[Any, Any] = {}
         self._consent_memo: dict[Any, Any] = {}
         self._match_memo: dict[Any, bool] = {}
+        self._single_memo: dict[Any, tuple[Any, ...]] = {}
         self._ancestors = {u: vocab.ancestors(u) for u in uses}
 
     # -- dates ---------------------------------------------------------------------------------------------------
@@ -283,8 +297,7 @@ class Signer:
 
     def _days_ok(self, dates: Sequence[str]) -> bool:
         days = self._days
-        for d in dates:
-            day = d[:10]
+        for day in set(map(_FIRST_10, dates)):
             ok = days.get(day)
             if ok is None:
                 try:
@@ -411,8 +424,8 @@ class Signer:
         decl_sig: Any = ()
         if decls is not UNSET and decls:
             decl_sig = self._declarations(decls, owner, b, line)
-            if decl_sig is None:
-                return None
+            if decl_sig is None or (decl_sig and decl_sig[0] is INVALID_MARK):
+                return decl_sig
         return (lic, tag_sig, (None if dp is UNSET else dp) if self.biometric else None, decl_sig)
 
     def _tags(self, tags: Sequence[str]) -> tuple[str, ...]:
@@ -436,15 +449,17 @@ class Signer:
                       line: bytes) -> tuple[Any, ...] | None:
         at = self.at_key
         accounts = self._accounts
+        datekey = self._datekey
         dates = b.dates
+        signals = self._signals
+        rules_memo = self._rules_memo
         # The owner is party 0 even when absent (then no declaration is the owner's, as for the resolver).
         parties: dict[Any, int] = {owner: 0}
-        kept: list[list[Any]] = []
-        effects: dict[tuple[int, str], str] | None = None
+        kept: list[tuple[Any, ...]] = []
+        with_rules: dict[int, list[Any]] | None = None
         contradiction = False
         for i, d in enumerate(decls):
             by = d.declaredBy
-            role = by.role
             pid = by.id
             if pid is not UNSET:
                 if pid not in accounts:
@@ -452,79 +467,113 @@ class Signer:
                 party = parties.setdefault(pid, len(parties))
             else:
                 party = -1 - i  # a declaration without an id is a party of its own
-            v = d.id
-            if v is not UNSET:
-                b.iris.append(v)
+            if d.id is not UNSET:
+                b.iris.append(d.id)
             issued = d.issued
+            eff = d.effectiveFrom
+            until = d.until
+            start: Any = None
             if issued is not UNSET:
                 dates.append(issued)
+                start = datekey(issued)
             else:
                 issued = None
-            eff = d.effectiveFrom
             if eff is not UNSET:
                 dates.append(eff)
+                k = datekey(eff)
+                if k is _BAD:
+                    return None
+                if start is None or (start is not _BAD and k > start):
+                    start = k
             else:
                 eff = None
-            start = self._start(issued, eff)
             if start is _BAD:
                 return None
-            until = d.until
             if until is not UNSET:
                 dates.append(until)
-                until = self._datekey(until)
-                if until is _BAD or (start is not None and until <= start):
-                    return None  # until-before-start (validator) / an empty window (resolver)
+                until = datekey(until)
+                if until is _BAD:
+                    return None
+                if start is not None and until <= start:
+                    return EMPTY_WINDOW  # until-before-start (validator) / an empty window (resolver)
             else:
                 until = None
             src = d.source
             signal = None
             if src is not UNSET:
                 signal = src.signal
-                ok = self._signals.get(signal)
+                ok = signals.get(signal)
                 if ok is None:
-                    ok = self._signals[signal] = _SIGNAL.match(signal) is not None
+                    ok = signals[signal] = _SIGNAL.match(signal) is not None
                 if not ok:
                     return None
                 if src.observed is not UNSET:
                     dates.append(src.observed)
-            in_force = (start is None or start <= at) and (until is None or at < until)
             rules_sig: tuple[Any, ...] = ()
             rules = d.rules
-            if rules is not UNSET and rules:
-                info = self._rules_memo.get(rules)
+            if rules is not UNSET:
+                text = bytes(rules)
+                info = rules_memo.get(text)
                 if info is None:
-                    if len(self._rules_memo) > _MEMO_LIMIT:
-                        self._rules_memo.clear()
-                    info = self._rules_memo[rules] = self._rules_info(rules)
+                    if len(rules_memo) > _MEMO_LIMIT:
+                        rules_memo.clear()
+                    try:
+                        info = self._rules_info(self._rules_decoder.decode(text))
+                    except msgspec.ValidationError:
+                        info = _BAD
+                    rules_memo[text] = info
                 if info is _BAD:
                     return None
-                rules_sig, rule_effects = info
-                if effects is None:
-                    effects = {}
-                for use, effect in rule_effects:
-                    if effects.setdefault((party, use), effect) != effect:
-                        contradiction = True
+                rules_sig = info[0]
+                if info[3]:
+                    return CONTRADICTORY
+                # A party permitting and prohibiting a use in two declarations may be a contradiction.
+                if with_rules is None:
+                    with_rules = {party: [info]}
+                else:
+                    earlier = with_rules.setdefault(party, [])
+                    for other in earlier:
+                        if not other[1].isdisjoint(info[2]) or not other[2].isdisjoint(info[1]):
+                            contradiction = True
+                    earlier.append(info)
             consent_sig: tuple[Any, ...] = ()
             consent = d.consent
-            if consent is not UNSET and consent:
-                if role != "depicted-person":
-                    return None
-                csig = self._consent_memo.get(consent)
+            if consent is not UNSET:
+                text = bytes(consent)
+                csig = self._consent_memo.get(text)
                 if csig is None:
                     if len(self._consent_memo) > _MEMO_LIMIT:
                         self._consent_memo.clear()
-                    csig = self._consent_memo[consent] = tuple(
-                        (c.use, c.status) for c in consent if c.use in self.relevant)
-                consent_sig = csig
+                    try:
+                        entries = self._consent_decoder.decode(text)
+                        csig = (bool(entries), tuple((c.use, c.status) for c in entries if c.use in self.relevant))
+                    except msgspec.ValidationError:
+                        csig = _BAD
+                    self._consent_memo[text] = csig
+                if csig is _BAD or (csig[0] and by.role != "depicted-person"):
+                    return None
+                consent_sig = csig[1]
             # Statements not in force at the date of use are dropped before anything else reads them
             # (spec/resolution.md#alg-in-force): they do not enter the signature.
-            if in_force and (rules_sig or consent_sig):
-                order = issued if issued is not None else eff
-                kept.append([role, party, order, signal, rules_sig, consent_sig])
+            if (rules_sig or consent_sig) and (start is None or start <= at) and (until is None or at < until):
+                kept.append((by.role, party, issued if issued is not None else eff, signal, rules_sig, consent_sig))
         if contradiction and self._contradicts(decls):
-            return None
+            return CONTRADICTORY
         if not kept:
             return ()
+        if len(kept) == 1:
+            role, party, _order, signal, rules_sig, consent_sig = kept[0]
+            key = (role, party == 0, signal, rules_sig, consent_sig)
+            got = self._single_memo.get(key)
+            if got is None:
+                sig_ = signal or ""
+                stmts = [(sig_, r) for r in rules_sig]
+                stmts.extend((sig_, ("consent", *c)) for c in consent_sig)
+                stmts.sort()
+                if len(self._single_memo) > _MEMO_LIMIT:
+                    self._single_memo.clear()
+                got = self._single_memo[key] = ((role, party == 0, tuple(stmts)),)
+            return got
         # Canonical form. Supersession (spec/resolution.md#alg-supersede) is applied here, within each party:
         # after it, dates no longer matter. The resolver's answer does not depend on the order of declarations,
         # rules or consent entries (#req-resolve-order-independence), and other parties' ids only tell parties
@@ -532,11 +581,11 @@ class Signer:
         # parties a sorted tuple.
         groups: dict[tuple[str, int], list[tuple[Any, str, Any]]] = {}
         for role, party, order, signal, rules_sig, consent_sig in kept:
-            key = None if order is None else self._datekey(order)
+            when = None if order is None else datekey(order)
             members = groups.setdefault((role, party), [])
             sig_ = signal or ""
-            members.extend((key, sig_, r) for r in rules_sig)
-            members.extend((key, sig_, ("consent", *c)) for c in consent_sig)
+            members.extend((when, sig_, r) for r in rules_sig)
+            members.extend((when, sig_, ("consent", *c)) for c in consent_sig)
         out = []
         ancestors = self._ancestors
         for (role, party), stated in groups.items():
@@ -561,13 +610,17 @@ class Signer:
         return c if c > a else a
 
     def _rules_info(self, rules: Sequence[Any]) -> Any:
-        """(signature of the relevant rules in force, ((use, effect) of every rule)), or ``_BAD``.
+        """(signature of the relevant rules in force, the uses it permits, the uses it prohibits, whether two of its
+        rules contradict each other), or ``_BAD``.
 
         A relevant rule becomes (effect, use, matches the query, constraint count, duties): its purpose, actor and
         jurisdiction lists are read by the resolver only to match the query (spec/resolution.md#alg-match) and to
         count its constrained dimensions (#alg-specificity), so that is all the signature keeps of them."""
         sig = []
-        effects = []
+        permits: set[str] = set()
+        prohibits: set[str] = set()
+        scopes: dict[tuple[Any, ...], str] = {}
+        self_contradiction = False
         at = self.at_key
         for r in rules:
             for values in (r.purpose, r.actor, r.duties):
@@ -592,14 +645,20 @@ class Signer:
                 runtil = self._datekey_slow(r.until)
                 if runtil is _BAD or (rfrom is not None and runtil <= rfrom):
                     return _BAD
-            effects.append((r.use, r.effect))
+            (permits if r.effect == "permit" else prohibits).add(r.use)
+            # Within one declaration (one party, one window, one date) two rules contradict each other exactly when
+            # they have the same use and scope and opposite effects (spec/validation.md#req-no-contradiction).
+            scope = (r.use, *(frozenset(()) if x is UNSET else frozenset(x) for x in (r.purpose, r.actor, juris)),
+                     rfrom, runtil)
+            if scopes.setdefault(scope, r.effect) != r.effect:
+                self_contradiction = True
             if r.use in self.relevant and (rfrom is None or rfrom <= at) and (runtil is None or at < runtil):
                 windowed = rfrom is not None or runtil is not None
                 constraints = (r.purpose is not UNSET) + (r.actor is not UNSET) + (juris is not UNSET) + windowed
                 matched = self._matches(r.effect, _t(r.purpose), _t(r.actor), _t(juris))
                 duties = r.duties if matched and r.duties is not UNSET else ()
                 sig.append((r.effect, r.use, matched, constraints, duties))
-        return tuple(sig), tuple(effects)
+        return tuple(sig), frozenset(permits), frozenset(prohibits), self_contradiction
 
     def _matches(self, effect: str, purpose: Any, actor: Any, juris: Any) -> bool:
         """spec/resolution.md#alg-match: whether a statement's constraints match the query (memoized)."""
@@ -641,7 +700,7 @@ class Signer:
             eff = None if d.effectiveFrom is UNSET else self._datekey(d.effectiveFrom)
             order = issued if issued is not None else eff
             window = (eff, None if d.until is UNSET else self._datekey(d.until))
-            for r in d.rules if d.rules is not UNSET else ():
+            for r in self._rules_decoder.decode(bytes(d.rules)) if d.rules is not UNSET else ():
                 dims = tuple(frozenset(()) if x is UNSET else frozenset(x)
                              for x in (r.purpose, r.actor, r.jurisdiction))
                 key = (party, r.use, *dims, *window, None if r.start is UNSET else self._datekey_slow(r.start),

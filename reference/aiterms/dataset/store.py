@@ -19,6 +19,7 @@ key, so a lookup is one B-tree search whatever the store's size. Loading streams
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
@@ -132,6 +133,7 @@ class Store:
             p.unlink()
             for suffix in ("-wal", "-shm"):
                 Path(str(p) + suffix).unlink(missing_ok=True)
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(str(p), isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -141,7 +143,13 @@ class Store:
 
             conn.executemany("INSERT OR REPLACE INTO meta(name, value) VALUES (?, ?)", [
                 ("schema", SCHEMA_VERSION), ("aiterms", __version__), ("created", now_text())])
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):  # nothing half-created is left behind
+                with contextlib.suppress(OSError):
+                    os.unlink(str(p) + suffix)
             raise StoreError(dataset_issue(STORE_UNREADABLE, f"{path}: cannot create the store ({exc})")) from exc
         return cls(conn, str(p), readonly=False)
 

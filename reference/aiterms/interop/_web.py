@@ -82,7 +82,7 @@ def normalize_path(text: str) -> bytes:
     """Octets to compare: UTF-8, characters outside printable ASCII percent-encoded, ``%xx`` of unreserved
     characters decoded, other ``%xx`` upper-cased (RFC 9309 section 2.2.2; TDMRep "percent-decoding of
     unreserved characters before compare")."""
-    raw = text.encode("utf-8", "surrogateescape")
+    raw = text.encode("utf-8", "surrogatepass")  # JSON may carry lone surrogates; never raise
     out = bytearray()
     for b in raw:
         if b <= 0x20 or b >= 0x7F:

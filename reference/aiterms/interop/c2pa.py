@@ -158,6 +158,8 @@ def import_manifest_json(data: bytes, *, source_name: str, url: str | None = Non
                                         line=exc.lineno, column=exc.colno),))
     except RecursionError:
         return ImportResult({}, (_issue("c2pa-manifest-unreadable", f"{source_name}: JSON nested too deeply"),))
+    except ValueError as exc:  # an integer longer than Python's 4,300-digit conversion limit
+        return ImportResult({}, (_issue("c2pa-manifest-unreadable", f"{source_name}: not JSON: {str(exc)[:120]}"),))
     record: dict[str, Any] = {"contentUrl": url} if url else {}
     if not isinstance(doc, dict):
         return ImportResult(record, (_issue("c2pa-manifest-unreadable", "not a JSON object"),))

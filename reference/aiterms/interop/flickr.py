@@ -100,6 +100,8 @@ def _from_json(text: str, source_name: str, observed: str | None) -> list[Import
                                          line=exc.lineno),))]
     except RecursionError:
         return [ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: JSON nested too deeply"),))]
+    except ValueError as exc:  # an integer longer than Python's 4,300-digit conversion limit
+        return [ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: not JSON: {str(exc)[:120]}"),))]
     photos: list[tuple[str, Any]]
     if isinstance(doc, dict) and isinstance(doc.get("photos"), dict):
         items = doc["photos"].get("photo")
@@ -195,7 +197,7 @@ def _table_fields(cells: Mapping[str, str | None]) -> dict[str, Any]:
         try:
             parsed = json.loads(tags)
             tags = [t.get("name") if isinstance(t, dict) else t for t in parsed] if isinstance(parsed, list) else tags
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (incl. integers over 4,300 digits): kept as the raw cell
             pass
     return {"id": cells.get("foreign_identifier") or cells.get("id") or cells.get("photo_id") or (
         m.group("id") if m else None), "owner": owner, "ownername": cells.get("creator") or cells.get("ownername"),

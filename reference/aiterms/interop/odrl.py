@@ -306,6 +306,8 @@ def _json_nodes(text: str, source_name: str) -> tuple[list[tuple[str, dict[str, 
                                            line=exc.lineno, column=exc.colno)]
     except RecursionError:
         return [], dict(PREFIXES), [_issue("odrl-unreadable", f"{source_name}: JSON nested too deeply")]
+    except ValueError as exc:  # an integer longer than Python's 4,300-digit conversion limit
+        return [], dict(PREFIXES), [_issue("odrl-unreadable", f"{source_name}: not JSON: {str(exc)[:120]}")]
     top: list[tuple[str, Any]] = [(pointer(i), d) for i, d in enumerate(doc)] if isinstance(doc, list) else [("", doc)]
     nodes: list[tuple[str, dict[str, Any], dict[str, str]]] = []
     for ptr, item in top:

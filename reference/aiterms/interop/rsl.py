@@ -58,20 +58,49 @@ def detect(name: str, head: bytes) -> bool:
 # Matching <content url> (RFC 9309 style: * matches any sequence, a final $ anchors the end)
 
 def _pattern_matches(pattern: str, path: str) -> bool:
-    regex = "".join(".*" if ch == "*" else re.escape(ch) for ch in pattern.rstrip("$"))
-    return re.match(regex + ("$" if pattern.endswith("$") else ""), path) is not None
+    """req-rsl-content: ``path`` starts with ``pattern`` (``*`` any sequence, a final ``$`` anchors the end).
+
+    Greedy left-to-right search of the ``*``-separated pieces: with ``*`` the only wildcard the leftmost occurrence
+    of each piece is always a correct choice, so this is linear in the path (a backtracking regex is exponential
+    in the number of ``*``)."""
+    anchored = pattern.endswith("$")
+    first, *rest = pattern.rstrip("$").split("*")
+    if not path.startswith(first):
+        return False
+    pos = len(first)
+    if not rest:
+        return not anchored or len(path) == pos
+    for piece in rest[:-1]:
+        if piece:
+            found = path.find(piece, pos)
+            if found < 0:
+                return False
+            pos = found + len(piece)
+    last = rest[-1]
+    if anchored:
+        return len(path) - len(last) >= pos and path.endswith(last)
+    return path.find(last, pos) >= 0
+
+
+class _Unparsable(Exception):
+    """A ``<content url>`` that is not a URL (``urlsplit`` refuses it: unbalanced ``[``, a bad IPv6 address, ...)."""
 
 
 def _match_length(content_url: str, url: str | None) -> int | None:
     """req-rsl-content: the specificity of a ``<content url>`` for ``url`` (the longest matching pattern applies), or
-    None when it does not match."""
+    None when it does not match. req-rsl-unreadable: a ``<content url>`` that cannot be parsed matches nothing
+    (raises :class:`_Unparsable`; the caller blocks every permission of the file, since it might have applied).
+    ``url`` has passed :func:`aiterms.interop._web.check_url`."""
     if url is None:
         return 0
-    target = urlsplit(url)
+    target = urlsplit(url.strip())
     path = (target.path or "/") + (f"?{target.query}" if target.query else "")
     pattern = content_url.strip()
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", pattern):
-        p = urlsplit(pattern)
+        try:
+            p = urlsplit(pattern)
+        except ValueError as exc:
+            raise _Unparsable(str(exc)) from None
         if (p.scheme.lower(), p.netloc.lower()) != (target.scheme.lower(), target.netloc.lower()):
             return None
         pattern = (p.path or "/") + (f"?{p.query}" if p.query else "")
@@ -101,6 +130,9 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
         return ImportResult({}, (_issue("rsl-unreadable", f"{source_name}: not well-formed XML: {exc}",
                                         line=pos[0] if isinstance(pos, tuple) else None),))
     issues: list[Issue] = []
+    url, bad_url = _checked_url(url)
+    if bad_url is not None:
+        return ImportResult({}, (bad_url,))
     if _local(root.tag) != "rsl":
         return ImportResult({}, (_issue("rsl-unreadable", f"{source_name}: the root element is <{_local(root.tag)}>, "
                                         "not <rsl>"),))
@@ -111,7 +143,13 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
     if unknown:
         _block(blocked, issues, f"<rsl> has elements RSL 1.0 does not define ({', '.join(unknown)})", "/rsl")
     contents = [c for c in root if isinstance(c.tag, str) and _local(c.tag) == "content"]
-    scored = [(n, c, _match_length(c.get("url", ""), url)) for n, c in enumerate(contents, 1)]
+    scored: list[tuple[int, Any, int | None]] = []
+    for n, c in enumerate(contents, 1):
+        try:
+            scored.append((n, c, _match_length(c.get("url", ""), url)))
+        except _Unparsable as exc:
+            _block(blocked, issues, f"<content url={c.get('url', '')[:200]!r}> is not a URL ({exc}); it matches "
+                   "nothing, but it might be the element that applies", f"/rsl/content[{n}]")
     matching = [(n, c, s) for n, c, s in scored if s is not None]
     if not matching:
         issues.append(_issue("rsl-no-match", "no <content> element" + (f" matches {url}" if url else ""), "/rsl",
@@ -163,6 +201,17 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
     if observed:
         source["observed"] = observed
     return ImportResult({"declarations": [{"declaredBy": party, "rules": rules, "source": source}]}, tuple(issues))
+
+
+def _checked_url(url: str | None) -> tuple[str | None, Issue | None]:
+    """interop.md#req-web-url: the URL given for the image is an absolute http or https URL, else
+    ``import-invalid-url`` and nothing is imported (a URL that cannot be split would otherwise fail later)."""
+    if url is None:
+        return None, None
+    from aiterms.interop import _web
+
+    _origin, bad = _web.check_url(url)
+    return (None, bad) if bad is not None else (url.strip(), None)
 
 
 def _serialize(el: Any) -> str:

@@ -374,7 +374,7 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
         return ImportResult({}, (deep,))
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError, JSONDecodeError, integers over 4,300 digits
         line = getattr(exc, "lineno", None)
         code = "tdmrep-policy-invalid" if data.lstrip()[:1] == b"{" else "tdmrep-json-invalid"
         return ImportResult({}, (_web.issue(code, _web.WARNING,

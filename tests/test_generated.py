@@ -207,5 +207,5 @@ def test_scheme_namespace_is_checked(checkout: Path) -> None:
     text = path.read_text("utf-8")
     path.write_text(text.replace('vann:preferredNamespaceUri "https://w3id.org/aiterms/purpose/"',
                                  'vann:preferredNamespaceUri "https://w3id.org/aiterms/purposes/"', 1), "utf-8")
-    with pytest.raises(_build.BuildError, match="must have the IRI <https://w3id.org/aiterms/purposes/"):
+    with pytest.raises(_build.BuildError, match=r"must have the IRI <https://w3id\.org/aiterms/purposes/"):
         _build.generate(checkout)

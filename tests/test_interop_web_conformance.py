@@ -2,8 +2,10 @@
 plus consistency of this area's code table with the codes the modules emit.
 
 Case format (class ``importer``): ``input`` (text) with optional ``kind`` (else detected from ``name``), or
-``inputs`` (several sources, each ``{kind, name, input}``), ``url``, ``userAgent``; ``expect.rules`` (every rule
-of the record, as a multiset), ``expect.declarations`` (fragments each matching a distinct declaration),
+``inputs`` (several sources, each ``{kind, name, input}``), ``url``, ``userAgent``, ``patch`` (with ``input``: a
+list of ``{at, insertHex, times}`` byte insertions into the UTF-8 input, for inputs over a size limit);
+``expect.rules`` (every rule of the record, as a multiset), ``expect.declarations`` (fragments each matching a
+distinct declaration),
 ``expect.issues`` (codes that must be reported) and ``expect.decisions`` (``query``, ``outcome``, optional
 ``obligations`` as a set). Class ``exporter``: ``record`` and ``target``; ``expect.output`` (exact text),
 ``expect.issues`` and ``expect.roundTrip`` (``kind``, ``url``, ``uses``: importing the output gives the record's
@@ -48,8 +50,11 @@ def run_import(case: dict[str, Any], tmp: Path) -> tuple[dict[str, Any], set[str
             parts.append((src.get("name", f"input{i}"), one.record))
         record, more = registry.combine(parts, url=url)
         return record, found | {x.code for x in more}
+    data = case["input"].encode()
+    for p in case.get("patch", ()):  # {at, insertHex, times}: builds a large input from a small case file
+        data = data[:p["at"]] + bytes.fromhex(p["insertHex"]) * p.get("times", 1) + data[p["at"]:]
     path = tmp / case.get("name", "input")
-    path.write_bytes(case["input"].encode())
+    path.write_bytes(data)
     result = registry.import_sources([str(path)], kind=case.get("kind"), url=url, user_agent=ua)
     return result.record, {x.code for x in result.issues}
 

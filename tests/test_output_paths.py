@@ -58,7 +58,7 @@ class Case:
 
 
 def _image() -> bytes:
-    from fuzz.targets import XMP_PLUS, _png_with_xmp
+    from fuzz.seeds import XMP_PLUS, _png_with_xmp
 
     return _png_with_xmp(XMP_PLUS)
 
@@ -93,10 +93,7 @@ CASES = [
 ]
 #: Known failures reported to their owners (/work/notes/crashes.md): expected to fail until fixed, then strict
 #: xfail makes the test fail so that the line is removed.
-KNOWN: dict[tuple[str, str], str] = {
-    ("rename", "store-build-o"): "store build -o: OUT.building-<pid> files left behind when the rename fails",
-    ("disk", "store-build-o"): "store build -o: OUT.building-<pid> files left behind on a full disk",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _params(kind: str) -> list[object]:

@@ -111,7 +111,7 @@ def run(path: str, *, query: list[str], repeat: int = 2) -> dict[str, Any]:
             "seconds": round(r["wall"], 2), "rows_per_second": round(rate), "ratio": round(rate / base_rate, 3),
             "in_run_rows_per_second": round(r["rows"] / r["in_run_seconds"]) if r["in_run_seconds"] else None,
             "cpu_seconds": round(r["cpu"], 2),
-            # CPU time is what a shared machine cannot take away: the ratio of CPU seconds per row.
+            # CPU time is what a shared machine cannot take away: rows per CPU second, annotate / loads-only.
             "cpu_ratio": round((r["rows"] / r["cpu"]) / (n / base_cpu), 3) if r["cpu"] and base_cpu else None,
             "peak_rss_mb_main": round(r["self_rss_mb"], 1), "peak_rss_mb_workers": round(r["workers_rss_mb"], 1),
             "cache_misses": r["fast_path"].get("cacheMisses"), "full_path": r["fast_path"].get("fullPath"),
@@ -149,7 +149,7 @@ def table(result: dict[str, Any]) -> str:
                  + " ".join(result["query"]))
     cpu = ", ".join(f"{k} {v['cpu_ratio']}" for k, v in result["runs"].items())
     lines.append(f"loads-only {result['loads_only_rows_per_cpu_second']:,} rows per CPU second; CPU-time ratios "
-                 f"(loads-only CPU per row / annotate CPU per row, all processes): {cpu}; load average "
+                 f"(annotate rows per CPU second of all its processes / loads-only's): {cpu}; load average "
                  f"{result['load_average']} on {os.cpu_count()} CPUs")
     lines += [f"target {k}: {'met' if v else 'NOT met'}" for k, v in result["targets"].items()]
     return "\n".join(lines)

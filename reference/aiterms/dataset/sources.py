@@ -211,7 +211,10 @@ def list_items(reader: HashingReader, kind: str, *, observed: str, uses: Sequenc
         decl: dict[str, Any] = {"declaredBy": by, "issued": when or observed, "rules": rules,
                                 "source": {"signal": kind, "location": f"{location_base}:{n}", "raw": text[:8192],
                                            "observed": observed}}
-        yield Item(keys, "declaration", decl, n)
+        # The same entry met again (the list loaded again later) is the same statement: its identity leaves out
+        # when it was observed, and the issue date when that was only the observation date.
+        identity = {"declaredBy": by, "issued": when, "rules": rules, "entry": text[:8192], "kind": kind}
+        yield Item(keys, "declaration", decl, n, identity)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -86,6 +86,8 @@ class Item:
     kind: str
     body: dict[str, Any]
     line: int | None = None
+    identity: dict[str, Any] | None = None  # what makes it the same statement (default: the body without
+    # source.observed), so that loading a source again adds nothing
 
 
 @dataclass(slots=True)
@@ -105,6 +107,17 @@ class LoadResult:
 
 def now_text() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _identity(item: Item) -> Any:
+    """The part of a statement that identifies it: seeing it again later (a new ``source.observed``) is not a new
+    statement; the first observation is kept."""
+    if item.identity is not None:
+        return item.identity
+    src = item.body.get("source")
+    if isinstance(src, dict) and "observed" in src:
+        return {**item.body, "source": {k: v for k, v in src.items() if k != "observed"}}
+    return item.body
 
 
 def _digest(kind: str, body_json: bytes) -> bytes:
@@ -223,7 +236,7 @@ class Store:
                 continue
             result.read += 1
             body = dumps(item.body, option=sort)
-            digest = _digest(item.kind, body)
+            digest = _digest(item.kind, dumps(_identity(item), option=sort))
             signal = observed_at = None
             src = item.body.get("source") if item.kind == "declaration" else None
             if isinstance(src, dict):

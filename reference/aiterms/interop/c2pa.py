@@ -20,6 +20,7 @@ from typing import Any
 from aiterms.interop._rules import instant_ok
 from aiterms.interop._rules import issue as _issue
 from aiterms.interop.base import ExportResult, ImportResult
+from aiterms.limits import LIMIT_C2PA_MANIFESTS, MAX_C2PA_MANIFESTS
 from aiterms.report import Issue, Severity, pointer
 
 KIND = "c2pa"
@@ -196,6 +197,10 @@ def _from_store(store: Mapping[str, Any], *, signed: bool, observed: str | None
     if not isinstance(manifests, dict) or not isinstance(active, str) or not isinstance(manifests.get(active), dict):
         return [], [_issue("c2pa-no-active-manifest", "the manifest store has no readable active manifest",
                            "/active_manifest")]
+    if len(manifests) > MAX_C2PA_MANIFESTS:
+        # security#req-limits: a store over the limit is not read at all (outcome unspecified, never allowed)
+        return [], [_issue(LIMIT_C2PA_MANIFESTS, f"the manifest store holds {len(manifests)} manifests, more than "
+                           f"the limit of {MAX_C2PA_MANIFESTS}; it is not read", "/manifests")]
     for label, m in manifests.items():
         if label != active and isinstance(m, dict) and any(
                 isinstance(a, dict) and LABEL.match(str(a.get("label", ""))) for a in m.get("assertions") or []):

@@ -49,7 +49,7 @@ def full(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def decide(record: Mapping[str, Any], use: str, *, purpose: str | None = None) -> str:
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     return resolve(full(record), Query(use=use, purpose=purpose, at=AT)).outcome
 

@@ -13,7 +13,7 @@ import pytest
 
 from aiterms.cli import run
 from aiterms.model import Query
-from aiterms.resolve import resolve
+from aiterms.resolution import resolve
 from aiterms.vocab import CONTEXT_IRI
 
 AT = "2026-01-01T00:00:00Z"
@@ -157,7 +157,7 @@ def test_startup_stays_lean(no_cv: Path) -> None:
     own resolver at parser build time."""
     code = (
         "import sys; import aiterms.cli as c; c.build_parser();"
-        "assert 'aiterms.resolve' not in sys.modules and 'rdflib' not in sys.modules, sorted(sys.modules);"
+        "assert 'aiterms.resolution' not in sys.modules and 'rdflib' not in sys.modules, sorted(sys.modules);"
         f"rc = c.run(['check', {str(no_cv)!r}, '--use', 'ai-training', '--at', {AT!r}]);"
         "assert rc == 0; assert 'rdflib' not in sys.modules"
     )

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from aiterms.dataset.decide import Options, Worker, reason_code
 from aiterms.dataset.fastpath import Signer
 from aiterms.model import Query
-from aiterms.resolve import Resolver
+from aiterms.resolution import Resolver
 from aiterms.vocab import Vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -207,7 +207,7 @@ CASES = _conformance_cases()
 
 @pytest.mark.skipif(not CASES, reason="no resolution conformance cases in spec/conformance/resolve")
 def test_conformance_suite_through_fast_path_and_reference() -> None:
-    from aiterms.resolve import check_query
+    from aiterms.resolution import check_query
 
     by_query: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {}
     unusable = 0

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 import _imagebuild as b
 import aiterms
 from aiterms.cli import run
-from aiterms.embed import EmbedError, embed_bytes, embed_file, sidecar_path
+from aiterms.embedding import EmbedError, embed_bytes, embed_file, sidecar_path
 from aiterms.interop import containers, image, plus, xmp
 from aiterms.model import Query
-from aiterms.resolve import resolve
+from aiterms.resolution import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEXT = "https://w3id.org/aiterms/context/v1.jsonld"
@@ -267,7 +267,7 @@ def test_library_entry_point(tmp_path: Path) -> None:
     path = tmp_path / "x.png"
     path.write_bytes(b.png())
     assert aiterms.embed(path, STOCK) == aiterms.embed(b.png(), STOCK)
-    import aiterms.embed as module
+    import aiterms.embedding as module
 
     assert module.embed(b.png(), STOCK, mode="sidecar").startswith(b"<?xpacket")
 
@@ -404,7 +404,7 @@ def _spec_codes(name: str) -> dict[str, str]:
 
 def test_code_tables_match_the_code() -> None:
     """Every code the image/XMP/embed modules emit is registered once, with the severity they use."""
-    import aiterms.embed
+    import aiterms.embedding
     import aiterms.interop.xmpwrite  # noqa: F401
     from aiterms.limits import SEVERITIES as LIMITS
 
@@ -418,7 +418,7 @@ def test_cited_requirements_exist() -> None:
     for md in (ROOT / "spec").glob("*.md"):
         anchors |= set(re.findall(r'<a id="(req-[a-z0-9-]+)"></a>', md.read_text("utf-8")))
     modules = ["interop/containers.py", "interop/_bmff.py", "interop/xmp.py", "interop/xmpwrite.py", "interop/plus.py",
-               "interop/image.py", "embed.py", "cli/_embed.py"]
+               "interop/image.py", "embedding.py", "cli/_embed.py"]
     for mod in modules:
         cited = set(re.findall(r"\b(req-[a-z0-9]+(?:-[a-z0-9]+)*)", (ROOT / "reference/aiterms" / mod).read_text()))
         assert cited <= anchors, (mod, cited - anchors)

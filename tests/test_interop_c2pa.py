@@ -42,7 +42,7 @@ def codes(result: Any) -> set[str]:
 
 def outcome(record: dict[str, Any], use: str) -> str:
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     return resolve(full(record), Query(use=use, at=AT)).outcome
 
@@ -506,7 +506,7 @@ def round_trip_check(record: dict[str, Any], exporter: Any, importer: Any, expre
     from hypothesis import assume
 
     from aiterms.model import Query, Record
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
     from aiterms.validation import check
 
     assume(check(full(record)).valid)
@@ -565,7 +565,7 @@ def _matches(fragment: Any, actual: Any) -> bool:
 
 def _decide(record: dict[str, Any], query: dict[str, Any]) -> Any:
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     return resolve(full(record), Query.from_json(query))
 

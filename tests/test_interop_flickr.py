@@ -112,7 +112,7 @@ def test_every_corpus_file_imports(corpus: Any) -> None:
 
 def test_no_cv_is_left_to_the_resolver() -> None:
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     r = flickr.import_bytes(b'{"id": "5020123456", "owner": "12345678@N00", "license": "4", "tags": "no_cv family"}',
                             source_name="p.json")
@@ -208,7 +208,7 @@ def test_cc_license_unknown_version_recorded_with_warning() -> None:
 
 def test_cc_license_alone_permits_nothing() -> None:
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     r = cclicense.import_bytes(b"https://creativecommons.org/publicdomain/zero/1.0/", source_name="l.txt")
     assert resolve(full(r.record), Query(use="ai-training", at="2026-01-01")).outcome == "unspecified"

@@ -61,7 +61,7 @@ def run_import(case: dict[str, Any], tmp: Path) -> tuple[dict[str, Any], set[str
 
 def decide(record: dict[str, Any], query: dict[str, Any]) -> Any:
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     return resolve(full(record), Query.from_json(query))
 

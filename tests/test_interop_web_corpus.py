@@ -184,7 +184,7 @@ def test_cc_signals_examples() -> None:
     assert {"aipref-cc-exception", "aipref-old-label"} <= codes(ex2)
     from _web_helpers import AT, full
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     d = resolve(full(ex2.record), Query(use="ai-inference", at=AT))
     assert d.outcome == "constrained"
@@ -304,7 +304,7 @@ def test_tdmrep_ex18_policy_is_a_constrained_offer() -> None:
     rec = imp(f"{TDM}tdmrep-spec-ex18.json").record
     from _web_helpers import AT, full
     from aiterms.model import Query
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
 
     d = resolve(full(rec), Query(use="ai-training", at=AT))
     assert d.outcome == "constrained"

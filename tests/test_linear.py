@@ -192,7 +192,7 @@ def test_xmp_linear() -> None:
 def test_tags_linear() -> None:
     """Many tags (each looked up, near-misses suggested) in one record, validated and resolved."""
     validate = _module("aiterms.validation")
-    resolve = _module("aiterms.resolve")
+    resolve = _module("aiterms.resolution")
     from aiterms.model import Query
 
     def make(n: int) -> Callable[[], object]:

@@ -250,7 +250,7 @@ def test_no_connection_attempted() -> None:
 
     resolve: Any = None
     with contextlib.suppress(ModuleNotFoundError):
-        from aiterms.resolve import resolve
+        from aiterms.resolution import resolve
     try:
         from aiterms.interop import registry
 

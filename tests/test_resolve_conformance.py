@@ -1,4 +1,4 @@
-"""The resolver conformance suite (spec/conformance/resolve), run against aiterms.resolve.
+"""The resolver conformance suite (spec/conformance/resolve), run against aiterms.resolution.
 
 Compares outcome exactly, obligations as a set, expected warnings as ``(code, path)`` pairs that must be present,
 and expected steps as a subsequence of the decision's steps; never message text. Each case is resolved twice:
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from aiterms.model import OUTCOMES, Decision, Query, Record
-from aiterms.resolve import resolve, resolve_json
+from aiterms.resolution import resolve, resolve_json
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = Path(os.environ.get("AITERMS_CONFORMANCE", ROOT / "spec" / "conformance")) / "resolve"

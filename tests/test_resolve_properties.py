@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiterms.model import ALLOWED, CONSTRAINED, NOT_ALLOWED, UNSPECIFIED, Decision, Query, Record
-from aiterms.resolve import resolve, resolve_json
+from aiterms.resolution import resolve, resolve_json
 from aiterms.vocab import CONTEXT_IRI, Registry, Vocabulary
 
 VOCAB = Vocabulary.bundled()

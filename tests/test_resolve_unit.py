@@ -14,7 +14,7 @@ from aiterms._resolve_law import Area, Jurisdictions
 from aiterms._resolve_text import STEPS
 from aiterms.licenses import LicenseTable, flickr_license, lookup, normalize
 from aiterms.model import Consent, Declaration, Party, Query, Record, Rule
-from aiterms.resolve import Resolver, check_query, explain, resolve, resolve_bytes, unresolved
+from aiterms.resolution import Resolver, check_query, explain, resolve, resolve_bytes, unresolved
 from aiterms.vocab import CONTEXT_IRI, Vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ import _imagebuild as b
 from aiterms.interop import image, plus, xmp
 from aiterms.interop.xmpwrite import merge_packet
 from aiterms.model import Query
-from aiterms.resolve import resolve
+from aiterms.resolution import resolve
 
 BASE = plus.BASE
 CONTEXT = "https://w3id.org/aiterms/context/v1.jsonld"
@@ -511,7 +511,7 @@ def test_conformance_case(path: Path, tmp_path: Path) -> None:
     ``keptProperties``, ``roundTrip``."""
     from collections import Counter
 
-    from aiterms.embed import EmbedError, embed_bytes, embed_file
+    from aiterms.embedding import EmbedError, embed_bytes, embed_file
     from aiterms.interop import containers, registry
     from conftest import CORPUS
 

@@ -393,9 +393,9 @@ def uses() -> tuple[str, ...]:
 
 def resolver() -> Callable[[dict[str, Any], str], str]:
     try:
-        mod = importlib.import_module("aiterms.resolve")
+        mod = importlib.import_module("aiterms.resolution")
     except ModuleNotFoundError as exc:
-        raise Skip("aiterms.resolve does not exist yet") from exc
+        raise Skip("aiterms.resolution does not exist yet") from exc
     from aiterms.model import Query
 
     def outcome(record: dict[str, Any], use: str) -> str:
@@ -601,7 +601,7 @@ TARGETS: tuple[Target, ...] = (
            extra_seeds=lambda: _graph_seeds("jsonld"), flip_safe=True, default_name="record.jsonld"),
     Target("turtle", "aiterms.validation", _validator_run("record.ttl"), ("w3c-poe/vocab/examples/*.ttl",),
            extra_seeds=lambda: _graph_seeds("turtle"), flip_safe=True, default_name="record.ttl"),
-    Target("resolver", "aiterms.resolve", run_resolver_json, (), extra_seeds=_records, flip_safe=True,
+    Target("resolver", "aiterms.resolution", run_resolver_json, (), extra_seeds=_records, flip_safe=True,
            default_name="record.json"),
     Target("xmp", _i("xmp"), run_importer, ("exiftool/*.xmp", "w3c-tdmrep/spec/extracted-examples/*.xmp.rdf"),
            builtin=(("plus.xmp", XMP_PLUS), ("plus-element.xmp", XMP_PLUS_ELEMENT), ("allowed.xmp", XMP_ALLOWED)),
@@ -610,7 +610,7 @@ TARGETS: tuple[Target, ...] = (
            extra_seeds=_image_seeds, flip_safe=True, default_name="photo.jpg", tokens=_rich_seed_tokens()),
     Target("containers", _i("containers"), run_containers, ("sinfin-folio/metadata_test_images/*", "c2pa-rs/*.jpg"),
            extra_seeds=_image_seeds, default_name="photo.jpg", tokens=_rich_seed_tokens()),
-    Target("embed", "aiterms.embed", run_embed, ("sinfin-folio/metadata_test_images/*.jpg", "c2pa-rs/C.jpg"),
+    Target("embed", "aiterms.embedding", run_embed, ("sinfin-folio/metadata_test_images/*.jpg", "c2pa-rs/C.jpg"),
            extra_seeds=_image_seeds, default_name="photo.jpg"),
     Target("c2pa", _i("c2pa"), run_importer, ("c2pa-rs/*.jpg", "c2pa-rs/*.json"),
            builtin=(("manifest.json", C2PA_JSON),), flip_safe=True, default_name="manifest.json"),

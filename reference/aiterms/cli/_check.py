@@ -58,7 +58,7 @@ class _Unusable(Exception):
 
 def run(args: argparse.Namespace, io: IO) -> int:
     from aiterms.model import Query
-    from aiterms.resolve import check_query
+    from aiterms.resolution import check_query
 
     query = Query(use=args.use, purpose=args.purpose, actor=args.actor, jurisdiction=args.jurisdiction, at=args.at)
     _checked, problems = check_query(query)
@@ -114,7 +114,7 @@ def _looks_like_record(args: argparse.Namespace, data: bytes) -> bool:
 def _decide(args: argparse.Namespace, query: Query, io: IO) -> Decision:
     from dataclasses import replace
 
-    from aiterms.resolve import resolve, resolve_bytes, unresolved
+    from aiterms.resolution import resolve, resolve_bytes, unresolved
 
     data = _read(args, io)
     if args.from_kind is None and _looks_like_record(args, data):
@@ -160,7 +160,7 @@ def _import(args: argparse.Namespace, data: bytes) -> tuple[dict[str, Any], tupl
 
 
 def _text(decision: Decision) -> str:
-    from aiterms.resolve import explain
+    from aiterms.resolution import explain
 
     lines = [explain(decision)]
     for r in decision.reasons:

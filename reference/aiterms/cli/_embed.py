@@ -55,7 +55,7 @@ def _load_record(path: str, io: IO) -> tuple[Any, list[Any]] | int:
 
 
 def run(args: argparse.Namespace, io: IO) -> int:
-    from aiterms.embed import EmbedError, embed_file
+    from aiterms.embedding import EmbedError, embed_file
 
     loaded = _load_record(args.record, io)
     if isinstance(loaded, int):

@@ -59,7 +59,7 @@ def now_text() -> str:
 
 def prepare_query(query: Query) -> Query:
     """req-annotate-query: the query checked, with the date of use fixed once for the whole run (default: now)."""
-    from aiterms.resolve import check_query
+    from aiterms.resolution import check_query
 
     fixed, problems = check_query(query if query.at is not None else replace(query, at=now_text()))
     if problems:

@@ -170,7 +170,7 @@ class Worker:
     """One process's engine (see the module docstring)."""
 
     def __init__(self, opts: Options) -> None:
-        from aiterms.resolve import Resolver
+        from aiterms.resolution import Resolver
 
         self.opts = opts
         self.query = opts.query

@@ -218,7 +218,7 @@ class Signer:
     def __init__(self, query: Query, *, vocabulary: Vocabulary | None = None, registry: Registry | None = None,
                  resolver: Any = None) -> None:
         if resolver is None:
-            from aiterms.resolve import Resolver
+            from aiterms.resolution import Resolver
 
             resolver = Resolver(vocabulary, registry=registry) if vocabulary is not None else Resolver(
                 registry=registry)

@@ -317,13 +317,13 @@ def uses_under(use: str) -> list[str]:
 def decide(record: Mapping[str, Any], use: str, *, purpose: str | None = None) -> tuple[str, tuple[str, ...]]:
     """Outcome and obligations for ``use`` (and ``purpose``) over a canonical record.
 
-    Uses ``aiterms.resolve.resolve`` when it exists. The fallback evaluates only rules (no tags, license,
+    Uses ``aiterms.resolution.resolve`` when it exists. The fallback evaluates only rules (no tags, license,
     consent or time): covering rules whose constraints match; any prohibition wins; a permission with duties
     is ``constrained``. It is more restrictive than the resolver, never more permissive.
     """
     try:
         from aiterms.model import Query
-        from aiterms.resolve import resolve  # type: ignore[import-not-found,unused-ignore]
+        from aiterms.resolution import resolve  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return _fallback_decide(record, use, purpose)
     full = dict(record)

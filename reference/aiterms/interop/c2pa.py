@@ -502,7 +502,7 @@ def _weaker_on_reimport(record: Mapping[str, Any], entries: Mapping[str, Mapping
     more permissive (a reservation CAWG cannot state)."""
     from aiterms.interop._rules import descendants, known_uses
     from aiterms.model import Query, Record
-    from aiterms.resolve import resolve
+    from aiterms.resolution import resolve
     from aiterms.validation import check
 
     context = {"@context": "https://w3id.org/aiterms/context/v1.jsonld", "type": "ImageRecord"}

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,15 +192,3 @@ def embed_file(image: str | os.PathLike[str], record: Mapping[str, Any], *,
         result = embed_bytes(data, record, mode="image", force=force)
     atomic_write(target, result.data)
     return FileResult(str(target), result)
-
-
-class _CallableModule(types.ModuleType):
-    """``aiterms.embed`` is both this module and (through aiterms.__getattr__) the function; once the module is
-    imported the package attribute is the module, so the module forwards calls to :func:`embed`."""
-
-    def __call__(self, image: bytes | str | os.PathLike[str], record: Mapping[str, Any], *, mode: Mode = "image",
-                 force: bool = False) -> bytes:
-        return embed(image, record, mode=mode, force=force)
-
-
-sys.modules[__name__].__class__ = _CallableModule

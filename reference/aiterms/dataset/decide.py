@@ -371,7 +371,9 @@ class Worker:
                     continue
                 e = got[0]
                 body = line
-                if b'"aiterms_' in line:
+                if e.reason == INVALID and not _is_json_object(line):
+                    body = b""  # never splice fields into text that is not a JSON object: wrap it below
+                elif b'"aiterms_' in line:
                     body = _without_annotations(line)
             st.rows += 1
             count(e)
@@ -379,6 +381,8 @@ class Worker:
                 st.invalid += 1
             if body[-1:] != b"}":
                 body = body.rstrip()
+            if not body:
+                body = line if keep is not None else b""
             if keep is None:
                 if len(body) > 2 and body[-1:] == b"}" and body[:1] == b"{":
                     append(body[:-1] + e.suffix)
@@ -575,3 +579,11 @@ def _split_tags(value: str | None, cm: ColumnMap) -> list[str]:
         if p and p not in out:
             out.append(p)
     return out
+
+
+def _is_json_object(line: bytes) -> bool:
+    """True when ``line`` is one JSON object (checked only on the rare invalid-record path)."""
+    try:
+        return isinstance(orjson.loads(line), dict)
+    except (orjson.JSONDecodeError, ValueError):
+        return False

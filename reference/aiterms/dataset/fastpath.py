@@ -324,8 +324,8 @@ class Signer:
                 continue
             try:
                 recs.append(decode(line))
-            except (msgspec.ValidationError, msgspec.DecodeError):
-                recs.append(None)
+            except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+                recs.append(None)  # the full path reports it (invalid UTF-8 is a coded issue there, not a crash)
         batch = _Batch()
         sigs = [None if r is None else self._sign(r, batch, line) for r, line in zip(recs, lines, strict=True)]
         if self._batch_ok(batch):

@@ -519,7 +519,7 @@ class Signer:
                         rules_memo.clear()
                     try:
                         info = self._rules_info(self._rules_decoder.decode(text))
-                    except msgspec.ValidationError:
+                    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
                         info = _BAD
                     rules_memo[text] = info
                 if info is _BAD:
@@ -547,7 +547,7 @@ class Signer:
                     try:
                         entries = self._consent_decoder.decode(text)
                         csig = (bool(entries), tuple((c.use, c.status) for c in entries if c.use in self.relevant))
-                    except msgspec.ValidationError:
+                    except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
                         csig = _BAD
                     self._consent_memo[text] = csig
                 if csig is _BAD or (csig[0] and by.role != "depicted-person"):

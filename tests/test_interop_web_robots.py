@@ -219,4 +219,4 @@ def test_wildcard_matcher_agrees_with_a_regex(pattern: str, target: str) -> None
     anchored = pattern.endswith("$")
     body = pattern[:-1] if anchored else pattern
     regex = ".*".join(re.escape(p) for p in body.split("*")) + (r"\Z" if anchored else "")
-    assert _web._wildcard_match(pattern.encode(), target.encode()) == (re.match(regex, target, re.S) is not None)
+    assert _web.wildcard_match(pattern.encode(), target.encode()) == (re.match(regex, target, re.S) is not None)

@@ -63,25 +63,12 @@ def dedupe_rules(rules: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-_FALLBACK_BROADER: dict[str, tuple[str, ...]] = {
-    "data-mining": (), "ai-use": ("data-mining",), "ai-training": ("ai-use",), "genai-training": ("ai-training",),
-    "non-genai-training": ("ai-training",), "computer-vision": ("ai-use",),
-    "cv-training": ("ai-training", "computer-vision"), "cv-evaluation": ("ai-evaluation", "computer-vision"),
-    "ai-evaluation": ("ai-use",), "biometric": ("ai-use",), "face-recognition": ("biometric", "computer-vision"),
-    "face-analysis": ("biometric", "computer-vision"), "ai-inference": ("ai-use",), "ai-indexing": ("ai-use",),
-    "search-indexing": ("data-mining",), "dataset-redistribution": (),
-}
-
-
 @cache
 def _broader_map() -> dict[str, tuple[str, ...]]:
-    """The use hierarchy of the bundled vocabulary (a built-in copy of the 0.1 taxonomy before the first build)."""
-    try:
-        from aiterms.vocab import Vocabulary
+    """The use hierarchy of the bundled vocabulary (its single source is vocab/aiterms.ttl)."""
+    from aiterms.vocab import Vocabulary
 
-        return {u: tuple(c.broader) for u, c in Vocabulary.bundled().uses.items()}
-    except (OSError, KeyError, ValueError):
-        return dict(_FALLBACK_BROADER)
+    return {u: tuple(c.broader) for u, c in Vocabulary.bundled().uses.items()}
 
 
 @cache

@@ -104,7 +104,7 @@ def pattern_length(pattern: str) -> int:
     return len(normalize_path(pattern))
 
 
-def _wildcard_match(pattern: bytes, target: bytes) -> bool:
+def wildcard_match(pattern: bytes, target: bytes) -> bool:
     """Greedy left-to-right matching of ``*``-separated segments: with ``*`` as the only wildcard the leftmost
     occurrence of each segment is always a correct choice, so this runs in time linear in the input (no regex
     backtracking on patterns such as ``/*a*a*a*b$``)."""
@@ -134,7 +134,7 @@ def pattern_matches(pattern: str, target: str) -> bool:
     RFC 9309). An empty pattern matches every target."""
     if pattern == "":
         return True
-    return _wildcard_match(normalize_path(pattern), normalize_path(target))
+    return wildcard_match(normalize_path(pattern), normalize_path(target))
 
 
 def matches_everything(pattern: str) -> bool:

@@ -139,40 +139,13 @@ def _quote(value: object) -> str:
 
 
 # --- the use hierarchy -----------------------------------------------------------------------------------------------
-_BUILTIN_BROADER: Mapping[str, tuple[str, ...]] = {
-    "data-mining": (), "ai-use": ("data-mining",), "ai-training": ("ai-use",), "genai-training": ("ai-training",),
-    "non-genai-training": ("ai-training",), "computer-vision": ("ai-use",),
-    "cv-training": ("ai-training", "computer-vision"), "cv-evaluation": ("ai-evaluation", "computer-vision"),
-    "ai-evaluation": ("ai-use",), "biometric": ("ai-use",), "face-recognition": ("biometric", "computer-vision"),
-    "face-analysis": ("biometric", "computer-vision"), "ai-inference": ("ai-use",), "ai-indexing": ("ai-use",),
-    "search-indexing": ("data-mining",), "dataset-redistribution": (),
-}
-
-
 @cache
 def hierarchy() -> Mapping[str, frozenset[str]]:
-    """Every use id and its ancestors (itself included), from the bundled vocabulary (built-in copy as fallback)."""
-    broader: Mapping[str, tuple[str, ...]]
-    try:
-        from aiterms.vocab import Vocabulary
+    """Every use id and its ancestors (itself included), from the bundled vocabulary."""
+    from aiterms.vocab import Vocabulary
 
-        broader = {u: c.broader for u, c in Vocabulary.bundled().uses.items()}
-    except Exception:  # a source tree without the generated vocabulary still embeds; see _BUILTIN_BROADER
-        broader = _BUILTIN_BROADER
-    out: dict[str, frozenset[str]] = {}
-
-    def up(u: str, seen: frozenset[str]) -> frozenset[str]:
-        if u in out:
-            return out[u]
-        acc = {u}
-        for b in broader.get(u, ()):
-            if b not in seen:
-                acc |= up(b, seen | {u})
-        out[u] = frozenset(acc)
-        return out[u]
-
-    for u in broader:
-        up(u, frozenset())
+    vocabulary = Vocabulary.bundled()
+    out = {u: vocabulary.ancestors(u) for u in vocabulary.uses}
     return out
 
 

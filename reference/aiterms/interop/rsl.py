@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiterms.interop._rules import issue as _issue
+from aiterms.interop._web import wildcard_match
 from aiterms.interop.base import ExportResult, ImportResult
 from aiterms.report import Issue, Severity
 
@@ -60,26 +61,9 @@ def detect(name: str, head: bytes) -> bool:
 def _pattern_matches(pattern: str, path: str) -> bool:
     """req-rsl-content: ``path`` starts with ``pattern`` (``*`` any sequence, a final ``$`` anchors the end).
 
-    Greedy left-to-right search of the ``*``-separated pieces: with ``*`` the only wildcard the leftmost occurrence
-    of each piece is always a correct choice, so this is linear in the path (a backtracking regex is exponential
-    in the number of ``*``)."""
-    anchored = pattern.endswith("$")
-    first, *rest = pattern.rstrip("$").split("*")
-    if not path.startswith(first):
-        return False
-    pos = len(first)
-    if not rest:
-        return not anchored or len(path) == pos
-    for piece in rest[:-1]:
-        if piece:
-            found = path.find(piece, pos)
-            if found < 0:
-                return False
-            pos = found + len(piece)
-    last = rest[-1]
-    if anchored:
-        return len(path) - len(last) >= pos and path.endswith(last)
-    return path.find(last, pos) >= 0
+    The same linear-time matcher as robots.txt and tdmrep.json patterns (no regex backtracking)."""
+    core = pattern.rstrip("$") + ("$" if pattern.endswith("$") else "")  # "$$" anchors once, like "$"
+    return wildcard_match(core.encode("utf-8", "surrogatepass"), path.encode("utf-8", "surrogatepass"))
 
 
 class _Unparsable(Exception):

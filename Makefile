@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
 fuzz: $(STAMP)
-	$(BIN)/python -m pytest -q tests -m fuzz --hypothesis-profile=fuzz
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz -m fuzz --hypothesis-profile=fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m aiterms.bench

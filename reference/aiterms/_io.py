@@ -8,7 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-DEFAULT_MAX_INPUT = 256 * 1024 * 1024  # bytes; spec/security.md#limit-input-size
+from aiterms.limits import MAX_INPUT_BYTES
+
+DEFAULT_MAX_INPUT = MAX_INPUT_BYTES  # one source: the limits table of spec/security.md (aiterms.limits)
 
 
 class InputTooLarge(Exception):

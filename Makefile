@@ -6,7 +6,7 @@ EXTRAS ?= test
 comma := ,
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)-$(subst $(comma),_,$(EXTRAS))
 
-.PHONY: run test fuzz bench lint typing build check-generated clean
+.PHONY: run test fuzz bench build clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)

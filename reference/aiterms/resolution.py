@@ -222,10 +222,11 @@ class Resolver:
         return prepared
 
     def _suggest(self, scheme: str, value: str) -> str:
-        import difflib
+        """The validator's suggestion (ids, labels and other signals' tokens), so both say the same."""
+        from aiterms.validation import suggest
 
-        close = difflib.get_close_matches(value, sorted(self.vocabulary.ids(scheme)), n=1, cutoff=0.6)
-        return f"; did you mean {close[0]!r}?" if close else ""
+        close = suggest(self.vocabulary, scheme, value)
+        return f"; did you mean {close!r}?" if close and close != value else ""
 
     # -- the whole algorithm --------------------------------------------------------------------------------
 

@@ -278,7 +278,7 @@ def _term_values(record: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
 
 
 @lru_cache(maxsize=4096)
-def _suggest(vocabulary: Vocabulary, scheme: str, value: str) -> str | None:
+def suggest(vocabulary: Vocabulary, scheme: str, value: str) -> str | None:
     """The registered id closest to ``value``: an exact mapping token first, then difflib over ids and tokens."""
     concepts = vocabulary.schemes.get(scheme, {})
     candidates: dict[str, str] = {}
@@ -311,7 +311,7 @@ def req_known_terms(record: dict[str, Any], ctx: Context) -> Iterator[Issue]:
         concepts = schemes.get(scheme, {})
         concept = concepts.get(value)
         if concept is None:
-            hint = _suggest(ctx.vocabulary, scheme, value)
+            hint = suggest(ctx.vocabulary, scheme, value)
             did = f"; did you mean {hint!r}?" if hint and hint != value else ""
             noun = {"obligation": "an obligation (duty)", "actor": "an actor type", "use": "a use",
                     "purpose": "a purpose", "role": "a role"}[scheme]

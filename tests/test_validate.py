@@ -486,6 +486,46 @@ def test_fast_engine_agrees_with_reference_engine(doc: Any) -> None:
 
 
 @SETTINGS
+@given(st.lists(st.one_of(records(), mutated_records()), min_size=1, max_size=4))
+def test_jsonl_stream_agrees_with_reference_engine(docs: list[Any]) -> None:
+    """iter_jsonl's inline path (small canonical records) reports what the reference engine reports per line."""
+    data = b"".join(json.dumps(d, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n" for d in docs)
+    fast = list(iter_jsonl(io.BytesIO(data)))
+    validate.use_fast_engine(False)
+    try:
+        slow = list(iter_jsonl(io.BytesIO(data)))
+    finally:
+        validate.use_fast_engine(True)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("when", ["2024-01-01T24:00:00Z", "2024-01-01T23:60:00Z", "2024-01-01T23:59:60Z",
+                                  "2024-02-30T10:00:00Z", "2023-02-29", "2024-02-29", "2024-13-01", "2024-00-10",
+                                  "2024-04-31T00:00:00Z", "2024-12-31T23:59:59Z", "2024-06-01t10:00:00z",
+                                  "2024-06-01T10:00:00.5+02:00", "2024-06-01T10:00:00+24:00"])
+@pytest.mark.parametrize("where", ["issued", "effectiveFrom", "until", "observed", "from"])
+def test_jsonl_stream_dates_agree_with_reference_engine(when: str, where: str) -> None:
+    """The inline date check (req-valid-date) on every date field, against the reference engine."""
+    decl: dict[str, Any] = {"declaredBy": {"id": "flickr:1@N00", "role": "rights-holder"},
+                            "rules": [{"effect": "prohibit", "use": "ai-training"}]}
+    if where == "from":
+        decl["rules"][0]["from"] = when
+    elif where == "observed":
+        decl["source"] = {"signal": "plus", "observed": when}
+    else:
+        decl[where] = when
+    doc = {**rec(), "tags": ["sunset"], "declarations": [decl]}
+    data = json.dumps(doc).encode() + b"\n"
+    fast = list(iter_jsonl(io.BytesIO(data)))
+    validate.use_fast_engine(False)
+    try:
+        slow = list(iter_jsonl(io.BytesIO(data)))
+    finally:
+        validate.use_fast_engine(True)
+    assert fast == slow
+
+
+@SETTINGS
 @given(records())
 def test_fast_meaning_path_agrees_with_the_requirement_functions(doc: dict[str, Any]) -> None:
     """_meaning_fast returns the issues of the full checks, or None (then the full checks run)."""

@@ -31,6 +31,8 @@ from functools import cache, lru_cache
 from importlib.resources import files
 from typing import IO, Any
 
+import orjson
+
 from aiterms import limits, parse
 from aiterms.report import Issue, Report, Severity, issue, pointer
 from aiterms.vocab import CONTEXT_IRI, Registry, Vocabulary
@@ -507,48 +509,88 @@ def _active(vocabulary: Vocabulary) -> _Active:
     return _Active(ids("use"), ids("purpose"), ids("actor"), ids("role"), ids("obligation"))
 
 
-@lru_cache(maxsize=4096)
-def _clock_ok(hms: str) -> bool:
-    return int(hms[:2]) < 24 and int(hms[3:5]) < 60 and int(hms[6:8]) < 60
+_DAYS: dict[str, bool] = {}  # "YYYY-MM-DD" -> a real calendar day (days recur across a dataset; bounded)
+
+
+def _day_ok(day: str) -> bool:
+    ok = _DAYS.get(day)
+    if ok is None:
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        ok = _DAYS[day] = _instant(day) is not None
+    return ok
 
 
 def _date_ok(v: str) -> bool:
     """``_instant(v) is not None`` for a value that matched the schema's date pattern, without parsing the common
-    ``YYYY-MM-DDTHH:MM:SSZ`` form each time (a UTC time of a valid day is a valid instant)."""
+    ``YYYY-MM-DDTHH:MM:SSZ`` form each time (a UTC time of a valid day is a valid instant). The schema's pattern
+    made every one of those characters a digit, so comparing two-digit text compares numbers."""
     if len(v) == 20 and v[10] == "T" and v[19] == "Z":
-        return _instant(v[:10]) is not None and _clock_ok(v[11:19])
+        return v[11:13] < "24" and v[14:16] < "60" and v[17:19] < "60" and _day_ok(v[:10])
+    if len(v) == 10:
+        return _day_ok(v)
     return _instant(v) is not None
 
 
-def _meaning_fast(record: dict[str, Any], ctx: Context) -> list[Issue] | None:
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Fast:
+    """What the fast meaning check of one context reads: the active ids, and memos of (tag, position) findings and
+    of license IRIs (tags and licenses recur across a dataset; a dict lookup is cheaper than an LRU-cached call)."""
+
+    active: _Active
+    tags: dict[tuple[str, int], object]
+    licenses: dict[str, bool]
+
+
+@lru_cache(maxsize=8)
+def _fast_state(ctx: Context) -> _Fast:
+    return _Fast(_active(ctx.vocabulary), {}, {})
+
+
+def _meaning_fast(record: dict[str, Any], ctx: Context, state: _Fast | None = None) -> list[Issue] | None:
     """The meaning layer for a record the schema found valid, when it has no finding other than tag findings.
 
     Returns the tag findings (the same cached issues :func:`req_known_tags` yields), or None as soon as anything
     else might be a finding -- then the full checks (one function per requirement) run and report it. So both
     paths give identical reports; the fast one only skips work on clean records.
     """
+    if state is None:
+        state = _fast_state(ctx)
     tags = record.get("tags")
     out: list[Issue] = []
     if tags:
-        registry, strict = ctx.registry, ctx.strict
+        memo = state.tags
         for i, raw in enumerate(tags):
-            found = _tag_issue(registry, raw, i, strict)
+            found = memo.get((raw, i), _MISSING)
+            if found is _MISSING:
+                if len(memo) > 65_536:
+                    memo.clear()
+                found = memo[raw, i] = _tag_issue(ctx.registry, raw, i, ctx.strict)
             if found is not None:
-                out.append(found)
+                out.append(found)  # type: ignore[arg-type]
     lic = record.get("license")
-    if lic is not None and not _license_known(lic):
-        return None
+    if lic is not None:
+        known = state.licenses.get(lic)
+        if known is None:
+            if len(state.licenses) > 4096:
+                state.licenses.clear()
+            known = state.licenses[lic] = _license_known(lic)
+        if not known:
+            return None
     decls = record.get("declarations")
     if not decls:
         return out
-    act = _active(ctx.vocabulary)
-    uses, purposes, actors, duties = act.use, act.purpose, act.actor, act.obligation
+    act = state.active
+    uses, purposes, actors, duties, roles = act.use, act.purpose, act.actor, act.obligation, act.role
     date_ok, instant = _date_ok, _instant
     effects: dict[tuple[Any, ...], str] = {}
     for di, d in enumerate(decls):
         by = d["declaredBy"]
         role = by["role"]
-        if role not in act.role:
+        if role not in roles:
             return None
         v = d.get("issued")
         if v is not None and not date_ok(v):
@@ -757,10 +799,34 @@ def iter_jsonl(stream: IO[bytes] | Iterable[bytes], *, strict: bool = False) -> 
     """
     ctx = _context(strict)
     loads = parse.loads_json
+    fast = _fast_validator() if _FAST_ENABLED else None
+    state = _fast_state(ctx)
+    quick_loads, decode_error, deep = orjson.loads, orjson.JSONDecodeError, limits.MAX_NESTING_DEPTH
     for n, raw in parse.iter_lines(stream):
         if raw is not None:
             if raw.isspace() or not raw:
                 continue
+            # The common case inline (a small canonical record without a byte order mark, shallow enough by
+            # count, that jsonschema-rs finds valid and whose meaning has no finding but tag findings): the same
+            # steps as loads_json and _layers, without their calls. Anything else takes those functions.
+            if fast is not None and len(raw) < _SMALL_RECORD and raw[:1] == b"{" \
+                    and raw.count(b"[") + raw.count(b"{") <= deep:
+                try:
+                    value = quick_loads(raw)
+                except decode_error:
+                    value = None
+                if value is not None and value.get("@context") == CONTEXT_IRI and "@graph" not in value:
+                    try:
+                        ok = fast.is_valid(value)
+                    except Exception:  # values jsonschema-rs cannot take go to the reference engine
+                        ok = False
+                    if ok:
+                        quick = _meaning_fast(value, ctx, state)
+                        if quick is None:  # _layers' next step: the full meaning checks
+                            quick = _merge((), [], meaning_issues(value, ctx))
+                        if len(quick) <= limits.MAX_ISSUES:
+                            yield n, Report(tuple(quick)) if quick else _EMPTY
+                            continue
             value, err = loads(raw, code=parse.JSONL_SYNTAX, line_offset=n - 1)
             if err is None and isinstance(value, dict) and value.get("@context") == CONTEXT_IRI \
                     and "@graph" not in value:

@@ -80,6 +80,7 @@ def test_case(path: Path, tmp_path: Path) -> None:
             assert actual == Counter(rule_key(r) for r in expect["rules"])
         for fragment in expect.get("declarations", []):
             assert any(matches(fragment, d) for d in record.get("declarations", [])), fragment
+        assert matches(expect.get("record", {}), record), record
     else:
         module = registry.exporter_for(case["target"])
         assert module is not None

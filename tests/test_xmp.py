@@ -487,9 +487,8 @@ def _case_input(case: dict[str, Any], corpus_dir: Any) -> bytes:
 
 
 def _codes(items: Any) -> set[str]:
-    """Expected issues as codes: each a code string or a ``{"code": …}`` object (the suite-wide form that
-    tests/test_conformance_files.py counts)."""
-    return {i if isinstance(i, str) else i["code"] for i in items}
+    """Expected issues as codes: each a ``{"code": …}`` object (the suite-wide form, schemas/conformance-case)."""
+    return {i["code"] for i in items}
 
 
 def _decide(record: dict[str, Any], query: dict[str, Any]) -> str:
@@ -502,8 +501,8 @@ def test_conformance_case(path: Path, tmp_path: Path) -> None:
     input as ``input`` (text), ``inputBase64`` or ``corpus`` (a path under the shared corpus), optional ``patch``
     (``{at, insertHex, times}`` insertions); ``expect``: ``kind``, ``rules`` (the multiset of every rule),
     ``declarations`` (fragments), ``issues`` (codes that must be reported), ``absentIssues``, ``record`` (a
-    fragment of the record), ``absentRecordKeys``, ``decisions``; every expected issue, here and below, is a code
-    string or a ``{"code": …}`` object. Exporter ``target: "xmp"``: ``record``;
+    fragment of the record), ``absentRecordKeys``, ``decisions``; every expected issue, here and below, is a
+    ``{"code": …}`` object. Exporter ``target: "xmp"``: ``record``;
     ``expect``: ``dataMining``, ``issues`` (exactly the warning codes), ``roundTrip`` (uses whose decision the
     exported packet keeps), ``plusOnlyRoundTrip`` (uses whose decision it keeps without aiterms:record).
     Exporter ``target: "embed"``: image input, ``record``, ``mode``, ``force``; ``expect``: ``refused`` (then the
@@ -520,7 +519,7 @@ def test_conformance_case(path: Path, tmp_path: Path) -> None:
     expect = case["expect"]
 
     def key(r: dict[str, Any]) -> tuple[Any, ...]:
-        return (r["effect"], r["use"], tuple(r.get("purpose") or ()))
+        return (r["effect"], r["use"], tuple(sorted(r.get("purpose") or ())), tuple(sorted(r.get("duties") or ())))
 
     def matches(fragment: Any, actual: Any) -> bool:
         if isinstance(fragment, dict):

@@ -16,7 +16,7 @@ query's use; it compares parties only for equality and dates only with the date 
 * unregistered tags are left out, and registered tags whose rules cannot matter; ``depictedPersons`` is kept only
   when a biometric use can be decided.
 
-The reference resolver answers the first record of each signature; the answer is cached (LRU) and reused for
+The reference resolver answers the first record of each signature; the answer is cached (a bounded map) and reused for
 every later record with the same signature.
 
 A line is signed only when it is a record in canonical compact form that passes a strict check implying validity:
@@ -167,19 +167,15 @@ class Entry:
 
 
 class DecisionCache:
-    """A bounded LRU map from signatures to entries. Entries pushed out while they still hold uncounted records
-    are kept in ``evicted`` until the caller flushes its statistics."""
+    """A bounded map from signatures to entries; when full, the oldest entry goes first (first in, first out: a
+    lookup costs one dict probe, and a dataset has far fewer signatures than the bound). Entries pushed out while
+    they still hold uncounted records are kept in ``evicted`` until the caller flushes its statistics."""
 
     def __init__(self, size: int = 65536) -> None:
         self.size = size
         self._data: OrderedDict[Any, Entry] = OrderedDict()
         self.evicted: list[Entry] = []
-
-    def get(self, key: Any) -> Entry | None:
-        e = self._data.get(key)
-        if e is not None:
-            self._data.move_to_end(key)
-        return e
+        self.get = self._data.get  # the hot lookup, bound once
 
     def put(self, key: Any, entry: Entry) -> None:
         self._data[key] = entry

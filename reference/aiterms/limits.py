@@ -29,7 +29,7 @@ MiB: Final = 1024 * KiB
 #: Any file or standard input the command line reads (aiterms._io.read_bytes default).
 MAX_INPUT_BYTES: Final = 256 * MiB
 #: One document parsed as a whole: JSON, JSON-LD, Turtle, XML (XMP sidecar, RSL, ODRL/XML), HTML, tdmrep.json,
-#: ai.txt, a C2PA manifest JSON, a Flickr API response. Line-oriented inputs (JSONL, CSV/TSV) stream instead.
+#: a C2PA manifest JSON, a Flickr API response. Line-oriented inputs (JSONL, CSV/TSV) stream instead.
 MAX_DOCUMENT_BYTES: Final = 16 * MiB
 #: One line of a line-oriented input: a JSONL record, a CSV/TSV row (a record may be as large as a document).
 MAX_LINE_BYTES: Final = 16 * MiB
@@ -48,7 +48,8 @@ MAX_STRING_LENGTH: Final = 8 * KiB
 MAX_XMP_BYTES: Final = 4 * MiB
 #: Manifests in one C2PA manifest store.
 MAX_C2PA_MANIFESTS: Final = 100
-#: robots.txt: RFC 9309 section 2.5 -- parsers MUST read at least 500 KiB and MAY ignore the rest.
+#: robots.txt and ai.txt (robots.txt syntax): RFC 9309 section 2.5 -- parsers MUST read at least 500 KiB and MAY
+#: ignore the rest.
 MAX_ROBOTS_BYTES: Final = 500 * KiB
 #: HTTP response header lines in one header file, and bytes in one field line (name, colon and value).
 MAX_HEADER_LINES: Final = 1_000

@@ -42,6 +42,23 @@ def decide_path(rules: list[Line], target: str | None) -> tuple[str | None, Line
     return ("prohibit" if best[1] else "permit"), best[2]
 
 
+def _truncate(data: bytes, source_name: str) -> tuple[bytes, Issue | None]:
+    """security#req-robots-size: ai.txt has the robots.txt syntax and is served like robots.txt, so it has the
+    robots.txt limit, not the document limit: a file over 500 KiB is read up to the last complete line within the
+    first 500 KiB, with a ``limit-robots-size`` warning, and gives no permission (a prohibition beyond the cut could
+    be the one that applies)."""
+    from dataclasses import replace
+
+    from aiterms.limits import MAX_ROBOTS_BYTES, human_size, truncate_robots
+
+    head, cut = truncate_robots(data)
+    if cut is None:
+        return head, None
+    return head, replace(cut, message=f"{source_name}: ai.txt is {len(data)} bytes; only the first "
+                         f"{human_size(MAX_ROBOTS_BYTES)} were read (the robots.txt limit, RFC 9309 section 2.5) "
+                         "and no permission is taken from it")
+
+
 def detect(name: str, head: bytes) -> bool:
     base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
     return base == "ai.txt" or base.endswith((".ai.txt", "-ai.txt", "_ai.txt"))
@@ -52,9 +69,7 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
     origin, bad = _web.check_url(url)
     if bad:
         return ImportResult({}, (bad,))
-    from aiterms.limits import truncate_robots
-
-    data, cut = truncate_robots(data)
+    data, cut = _truncate(data, source_name)
     text = data.decode("utf-8", "surrogateescape")
     robots = parse(text, name="ai.txt")
     issues: list[Issue] = ([cut] if cut else []) + list(robots.issues)

@@ -20,7 +20,13 @@ from typing import Any
 from aiterms.interop._rules import instant_ok
 from aiterms.interop._rules import issue as _issue
 from aiterms.interop.base import ExportResult, ImportResult
-from aiterms.limits import LIMIT_C2PA_MANIFESTS, MAX_C2PA_MANIFESTS
+from aiterms.limits import (
+    LIMIT_C2PA_MANIFESTS,
+    MAX_C2PA_MANIFESTS,
+    MAX_DOCUMENT_BYTES,
+    check_json_depth,
+    check_size,
+)
 from aiterms.report import Issue, Severity, pointer
 
 KIND = "c2pa"
@@ -132,7 +138,11 @@ def import_asset(data: bytes, *, source_name: str, url: str | None = None, obser
     try:
         context = c2pa.Context(settings=c2pa.Settings.from_dict(settings))
         with c2pa.Reader(mime, io.BytesIO(data), context=context) as reader:
-            store = json.loads(reader.json())
+            dump = reader.json()
+        deep = check_json_depth(dump)  # security#req-limit-depth: before json.loads, as for any JSON
+        if deep is not None:
+            return ImportResult(record, (deep,))
+        store = json.loads(dump)
     except c2pa.C2paError.ManifestNotFound:
         return ImportResult(record, (_issue("c2pa-no-manifest", f"{source_name}: no C2PA manifest", "",
                                             Severity.INFO),))
@@ -149,7 +159,16 @@ def import_asset(data: bytes, *, source_name: str, url: str | None = None, obser
 
 def import_manifest_json(data: bytes, *, source_name: str, url: str | None = None,
                          observed: str | None = None) -> ImportResult:
-    """req-c2pa-manifest-json: a manifest definition, a Reader JSON dump, one assertion or bare assertion data."""
+    """req-c2pa-manifest-json: a manifest definition, a Reader JSON dump, one assertion or bare assertion data.
+
+    security#req-limits: manifest JSON over 16 MiB is not parsed: ``limit-input-size`` and no declaration.
+    security#req-limit-depth: manifest JSON nested deeper than 64 is not parsed: ``limit-json-depth``."""
+    too_big = check_size(len(data), MAX_DOCUMENT_BYTES, what=source_name)
+    if too_big is not None:
+        return ImportResult({}, (too_big,))
+    deep = check_json_depth(data)
+    if deep is not None:
+        return ImportResult({}, (deep,))
     try:
         doc = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:

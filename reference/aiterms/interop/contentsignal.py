@@ -88,6 +88,14 @@ def detect(name: str, head: bytes) -> bool:
 
 def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_agent: str | None = None,
                  observed: str | None = None) -> ImportResult:
+    """A bare Content-Signal value.
+
+    security#req-limits: an input over 16 MiB is not parsed: ``limit-input-size`` and no declaration."""
+    from aiterms.limits import MAX_DOCUMENT_BYTES, check_size
+
+    too_big = check_size(len(data), MAX_DOCUMENT_BYTES, what=source_name)
+    if too_big is not None:
+        return ImportResult({}, (too_big,))
     origin, bad = _web.check_url(url)
     issues: list[Issue] = [bad] if bad else []
     text = data.decode("utf-8", "replace").strip()

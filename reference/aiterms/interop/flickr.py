@@ -9,14 +9,19 @@ photos gives several records (:func:`import_many`; a command line writes them as
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
+from aiterms import limits
 from aiterms.interop._rules import issue as _issue
 from aiterms.interop.base import ImportResult
+from aiterms.interop.cclicense import normalize_license
+from aiterms.licenses import flickr_license, lookup
 from aiterms.report import Issue, Severity, pointer
 
 KIND = "flickr-json"
@@ -35,6 +40,9 @@ _NSID = re.compile(r"^[0-9]+@N[0-9]{2}$")
 _ACCOUNT = re.compile(r"^[A-Za-z0-9@_.-]{1,128}$")
 _PAGE = re.compile(r"^(?:https?://)?(?:www\.)?flickr\.com/photos/(?P<owner>[^/\s]+)(?:/(?P<id>[0-9]+))?/?",
                    re.IGNORECASE)
+_HTTP = re.compile(r"^https?://")
+_RAW_KEYS = frozenset({"license", "license_version", "tags"})
+_RAW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one encoder for every row, not one per row
 
 
 
@@ -79,12 +87,19 @@ def _photo_id(url: str) -> str | None:
 
 
 def import_many(data: bytes, *, source_name: str, observed: str | None = None) -> list[ImportResult]:
-    """req-flickr-many: every photo of a Flickr API response, photo list or CSV/TSV export, in file order."""
+    """req-flickr-many: every photo of a Flickr API response, photo list or CSV/TSV export, in file order.
+
+    security#req-limits: an API response (JSON) over 16 MiB is not parsed: ``limit-input-size`` and no record.
+    CSV/TSV exports are line-oriented, not documents: their rows are read whatever the file's size, and a row
+    longer than 16 MiB is skipped with ``limit-line-length`` (the other rows are read)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: not UTF-8 text"),))]
     if text.lstrip()[:1] in ("{", "["):
+        too_big = limits.check_size(len(data), limits.MAX_DOCUMENT_BYTES, what=source_name)
+        if too_big is not None:
+            return [ImportResult({}, (too_big,))]
         return _from_json(text, source_name, observed)
     return _from_table(text, source_name, observed)
 
@@ -93,6 +108,11 @@ def import_many(data: bytes, *, source_name: str, observed: str | None = None) -
 # API JSON
 
 def _from_json(text: str, source_name: str, observed: str | None) -> list[ImportResult]:
+    """security#req-limit-depth: JSON nested deeper than 64 is refused with ``limit-json-depth`` before it is
+    parsed: no record, so no permission."""
+    deep = limits.check_json_depth(text)
+    if deep is not None:
+        return [ImportResult({}, (deep,))]
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -144,16 +164,20 @@ def _from_json(text: str, source_name: str, observed: str | None) -> list[Import
 # CSV / TSV
 
 def _from_table(text: str, source_name: str, observed: str | None) -> list[ImportResult]:
-    first = text.split("\n", 1)[0]
+    """req-flickr-many: one record per row; a row that cannot be read is skipped with a coded issue (an over-long
+    row ``limit-line-length``, a row the CSV parser refuses or with the wrong number of columns
+    ``flickr-unreadable``, a tags cell nested too deeply ``limit-json-depth``) and the next rows are read."""
+    cut = text.find("\n")
+    first = text if cut < 0 else text[:cut]
     delimiter = "\t" if first.count("\t") >= first.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     out: list[ImportResult] = []
     header: list[str] | None = None
-    try:
-        rows = list(_rows(reader))
-    except csv.Error as exc:
-        return [ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: not CSV/TSV: {exc}"),))]
+    with _csv_field_limit(limits.MAX_LINE_BYTES):
+        rows = list(_table_rows(text, delimiter, source_name))
     for line, row in rows:
+        if isinstance(row, Issue):
+            out.append(ImportResult({}, (row,)))
+            continue
         if header is None:
             lowered = [c.strip().lower() for c in row]
             if "license" in lowered and any(c in lowered for c in ("id", "photo_id", "foreign_identifier")):
@@ -162,22 +186,155 @@ def _from_table(text: str, source_name: str, observed: str | None) -> list[Impor
             if len(row) == len(OPENVERSE_COLUMNS) and "flickr.com/photos/" in row[1]:
                 header = list(OPENVERSE_COLUMNS)
             else:
-                return [ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: neither a header naming "
-                                                 "license and id columns nor the Openverse TSV layout", line=line),))]
+                return [*out, ImportResult({}, (_issue(
+                    "flickr-unreadable", f"{source_name}: neither a header naming license and id columns nor the "
+                    "Openverse TSV layout", line=line),))]
         if len(row) != len(header):
             out.append(ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: {len(row)} columns, expected "
                                                 f"{len(header)}; row skipped", line=line),)))
             continue
         cells = {h: (None if v in (NULL, "") else v) for h, v in zip(header, row, strict=True)}
+        tags = cells.get("tags")
+        if tags and tags.lstrip().startswith("["):
+            deep = limits.check_json_depth(tags, line=line)
+            if deep is not None:  # security#req-limit-depth: not parsed, and the row gives no record
+                out.append(ImportResult({}, (deep,)))
+                continue
         out.append(_record(_table_fields(cells), ptr="", line=line, source_name=source_name, observed=observed,
-                           raw={k: v for k, v in cells.items() if k in ("license", "license_version", "tags")}))
+                           raw={k: v for k, v in cells.items() if k in _RAW_KEYS}))
     return out
 
 
-def _rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
-    for row in reader:
-        if row and any(c.strip() for c in row):
-            yield reader.line_num, row
+_CSV_LOCK = threading.Lock()
+
+
+@contextmanager
+def _csv_field_limit(size: int) -> Iterator[None]:
+    """Let the csv module read fields of up to ``size`` characters (its default is 128 KiB), and restore its limit
+    afterwards. ``csv.field_size_limit`` is process-wide: the lock keeps two imports from restoring each other's
+    value; the limit is only ever raised, never lowered, and is back to what it was when the block ends."""
+    with _CSV_LOCK:
+        old = csv.field_size_limit()
+        if old >= size:
+            yield
+            return
+        csv.field_size_limit(size)
+        try:
+            yield
+        finally:
+            csv.field_size_limit(old)
+
+
+class _TooLong(Exception):
+    """The record being read is longer than the line limit (raised by :class:`_Lines` before the line is read)."""
+
+
+class _Lines:
+    """The lines of ``text`` from ``pos``, for csv.reader, counting the lines and the UTF-8 bytes of the record
+    being read; a line that would make the record longer than ``limits.MAX_LINE_BYTES`` (not counting its final
+    line break) raises :class:`_TooLong` instead of being copied."""
+
+    __slots__ = ("line", "pos", "size", "start", "start_line", "text")
+
+    def __init__(self, text: str, pos: int, line: int) -> None:
+        self.text, self.pos, self.line = text, pos, line
+        self.start, self.start_line, self.size = pos, line, 0
+
+    def next_record(self) -> None:
+        self.start, self.start_line, self.size = self.pos, self.line, 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        text, pos = self.text, self.pos
+        if pos >= len(text):
+            raise StopIteration
+        nl = text.find("\n", pos)
+        end = len(text) if nl < 0 else nl + 1
+        body = end - pos - (nl >= 0)  # characters before the line break; UTF-8 has at least as many bytes
+        if self.size + body > limits.MAX_LINE_BYTES:
+            raise _TooLong
+        chunk = text[pos:end]
+        size = len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogatepass"))
+        if self.size + size - (nl >= 0) > limits.MAX_LINE_BYTES:
+            raise _TooLong
+        self.size += size
+        self.pos, self.line = end, self.line + 1
+        return chunk
+
+
+def _table_rows(text: str, delimiter: str, source_name: str) -> Iterator[tuple[int, list[str] | Issue]]:
+    """security#req-limits, req-flickr-many: ``(line, cells)`` for every non-blank CSV/TSV record (``line`` is its
+    last line, as ``csv.reader.line_num`` counts), or ``(line, issue)`` for a record that cannot be read: longer
+    than 16 MiB (``limit-line-length``) or refused by the csv module (``flickr-unreadable``). Reading goes on
+    after the end of that record, found by :func:`_record_end` as the csv module would find it.
+
+    Linear time: every character is read by csv.reader at most once, and by :func:`_record_end` at most once more.
+    """
+    pos, line = 0, 0
+    while pos < len(text):
+        lines = _Lines(text, pos, line)
+        reader = csv.reader(lines, delimiter=delimiter)
+        while True:
+            lines.next_record()
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, _TooLong) as exc:
+                if isinstance(exc, _TooLong):
+                    issue = limits.line_length_issue(lines.start_line + 1)
+                    at = lines.start_line + 1
+                else:
+                    at = lines.line
+                    issue = _issue("flickr-unreadable", f"{source_name}: not CSV/TSV: {exc}; row skipped",
+                                   line=at)
+                yield at, issue
+                pos = _record_end(text, lines.start, delimiter)
+                line = lines.start_line + text.count("\n", lines.start, pos)
+                break
+            if "".join(row).strip():  # not a blank line (nor one of empty or blank cells)
+                yield lines.line, row
+
+
+# One CSV record as the csv module reads it (excel dialect with the given delimiter, not strict): a quote opens a
+# quoted field only at the start of a field; "" inside it is a quote; a line break ends the record only outside
+# quotes. These patterns never backtrack.
+_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*')
+_UNQUOTED = {d: re.compile(f"[^{re.escape(d)}\r\n]*") for d in (",", "\t")}
+
+
+def _record_end(text: str, pos: int, delimiter: str) -> int:
+    """The offset just after the CSV record that starts at ``pos`` (after its line break, or the end of ``text``).
+
+    Used only to skip a record that was not read; linear in the record's length."""
+    unquoted = _UNQUOTED[delimiter]
+    n = len(text)
+    while pos < n:  # at the start of a field
+        if text[pos] == '"':
+            m = _QUOTED.match(text, pos)
+            q = m.end() if m else n  # always matches (text[pos] is the quote)
+            if q + 1 >= n:  # unterminated, or the closing quote is the last character
+                return n
+            q += 1  # after the closing quote
+            if text[q] == delimiter:
+                pos = q + 1
+                continue
+            if text[q] in "\r\n":
+                nl = text.find("\n", q)
+                return n if nl < 0 else nl + 1
+            pos = q  # not strict: the rest of the field is read unquoted
+        m = unquoted.match(text, pos)
+        q = m.end() if m else pos  # always matches (maybe the empty string)
+        if q >= n:
+            return n
+        if text[q] == delimiter:
+            pos = q + 1
+            continue
+        nl = text.find("\n", q)  # a line break ends the record; the rest of that line goes with it
+        return n if nl < 0 else nl + 1
+    return n
 
 
 def _table_fields(cells: Mapping[str, str | None]) -> dict[str, Any]:
@@ -222,7 +379,7 @@ def _record(fields: Mapping[str, Any], *, ptr: str, line: int | None, source_nam
         photo_id = None
     if owner and photo_id:
         record["id"] = f"https://www.flickr.com/photos/{owner}/{photo_id}"
-    if isinstance(fields.get("contentUrl"), str) and re.match(r"^https?://", fields["contentUrl"]):
+    if isinstance(fields.get("contentUrl"), str) and _HTTP.match(fields["contentUrl"]):
         record["contentUrl"] = fields["contentUrl"]
     if owner:
         record["owner"] = f"flickr:{owner}"
@@ -239,7 +396,7 @@ def _record(fields: Mapping[str, Any], *, ptr: str, line: int | None, source_nam
         where = f"line {line}" if line else (ptr or "/")
         source: dict[str, Any] = {"signal": "flickr", "version": VERSION,
                                   "location": f"{source_name} {where}: photo {photo_id or '?'} license and tags",
-                                  "raw": json.dumps(raw, ensure_ascii=False, sort_keys=True)[:65536]}
+                                  "raw": _RAW_JSON.encode(raw)[:65536]}
         if observed:
             source["observed"] = observed
         record["declarations"] = [{"declaredBy": declared, "source": source}]
@@ -248,9 +405,6 @@ def _record(fields: Mapping[str, Any], *, ptr: str, line: int | None, source_nam
 
 def _license(value: Any, path: str, line: int | None, issues: list[Issue]) -> str | None:
     """req-flickr-license: a Flickr license id, an Openverse (slug, version) pair or a license IRI -> its IRI."""
-    from aiterms.interop.cclicense import normalize_license
-    from aiterms.licenses import flickr_license, lookup
-
     if value is None:
         return None
     if isinstance(value, tuple):
@@ -291,11 +445,8 @@ def _tags(value: Any, path: str, line: int | None, issues: list[Issue]) -> list[
         return []
     items = value.split() if isinstance(value, str) else [t for t in value if isinstance(t, str)] \
         if isinstance(value, list) else []
-    tags: list[str] = []
-    for item in items:
-        t = item.strip()
-        if t and t not in tags:
-            tags.append(t)
+    # dict.fromkeys drops duplicates in first-seen order in linear time (a list search per tag was quadratic)
+    tags = list(dict.fromkeys(t for t in (item.strip() for item in items) if t))
     registry = _registry()
     if registry is not None:
         for i, t in enumerate(tags):
@@ -307,6 +458,7 @@ def _tags(value: Any, path: str, line: int | None, issues: list[Issue]) -> list[
     return tags
 
 
+@cache
 def _registry() -> Any:
     try:
         from aiterms.vocab import Registry

@@ -88,9 +88,15 @@ def detect(name: str, head: bytes) -> bool:
 def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_agent: str | None = None,
                  observed: str | None = None) -> ImportResult:
     """req-html-meta: robots metas (and crawler-named metas for the matching ``--user-agent``) give noai rules;
-    TDMRep metas give the HTML layer (EPUB package metas the EPUB layer); other AI-looking metas a warning."""
-    from aiterms.interop import noai, tdmrep
+    TDMRep metas give the HTML layer (EPUB package metas the EPUB layer); other AI-looking metas a warning.
 
+    security#req-limits: a document over 16 MiB is not parsed: ``limit-input-size`` and no declaration."""
+    from aiterms.interop import noai, tdmrep
+    from aiterms.limits import MAX_DOCUMENT_BYTES, check_size
+
+    too_big = check_size(len(data), MAX_DOCUMENT_BYTES, what=source_name)
+    if too_big is not None:
+        return ImportResult({}, (too_big,))
     origin, bad = _web.check_url(url)
     if bad:
         return ImportResult({}, (bad,))

@@ -248,13 +248,26 @@ class _Policy:
 
 def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_agent: str | None = None,
                  observed: str | None = None) -> ImportResult:
-    """req-odrl-import: map each ODRL policy to one declaration; never a permission the policy does not grant."""
+    """req-odrl-import: map each ODRL policy to one declaration; never a permission the policy does not grant.
+
+    security#req-limits: a document over 16 MiB is not parsed: ``limit-input-size`` and no declaration.
+    security#req-limit-depth: JSON nested deeper than 64 (``limit-json-depth``) and Turtle nested deeper than 64
+    (``limit-nesting-depth``) are refused before they are parsed: no declaration."""
+    from aiterms.limits import MAX_DOCUMENT_BYTES, check_json_depth, check_size, check_turtle_depth
+
+    too_big = check_size(len(data), MAX_DOCUMENT_BYTES, what=source_name)
+    if too_big is not None:
+        return ImportResult({}, (too_big,))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return ImportResult({}, (_issue("odrl-unreadable", f"{source_name}: not UTF-8 text ({exc.reason})"),))
     stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
+    is_json = stripped.startswith(("{", "["))
+    deep = check_json_depth(text) if is_json else check_turtle_depth(text)
+    if deep is not None:
+        return ImportResult({}, (deep,))
+    if is_json:
         nodes, prefixes, issues = _json_nodes(text, source_name)
     else:
         nodes, issues = _turtle_nodes(text, source_name)

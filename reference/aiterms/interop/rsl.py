@@ -38,7 +38,6 @@ USER_ACTOR = {"government": "public-authority"}
 EXPORT_USER = {**{v: k for k, v in USER_PURPOSE.items()}}
 EXPORT_ACTOR = {v: k for k, v in USER_ACTOR.items()}
 _GEO = re.compile(r"^(?:[A-Z]{2}(?:-[A-Z0-9]{1,3})?|EU)$")
-_MAX_XML = 4 * 1024 * 1024
 
 
 
@@ -98,17 +97,25 @@ def _match_length(content_url: str, url: str | None) -> int | None:
 
 def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_agent: str | None = None,
                  observed: str | None = None) -> ImportResult:
-    """req-rsl-import: the matching ``<content>`` element's licenses -> one rights-holder declaration."""
-    from defusedxml import ElementTree
-    from defusedxml.common import DefusedXmlException
+    """req-rsl-import: the matching ``<content>`` element's licenses -> one rights-holder declaration.
 
-    if len(data) > _MAX_XML:
-        return ImportResult({}, (_issue("rsl-unreadable", f"{source_name}: larger than {_MAX_XML} bytes"),))
+    security#req-limits, req-limit-depth, req-no-entity-expansion: the file is one document, parsed through
+    ``limits.safe_xml``: over 16 MiB ``limit-input-size``, elements nested deeper than 64 ``limit-nesting-depth``
+    (deeper trees would also overflow the recursive serializer of ``source.raw``), a DTD (even one without
+    entities), an entity or an external reference ``rsl-unreadable`` (req-rsl-import); in each case nothing is
+    imported."""
+    from aiterms import limits
+
     try:
-        root = ElementTree.fromstring(data)
-    except DefusedXmlException as exc:
-        return ImportResult({}, (_issue("rsl-unreadable", f"{source_name}: forbidden XML construct "
-                                        f"({type(exc).__name__})"),))
+        root = limits.safe_xml(data, max_bytes=limits.MAX_DOCUMENT_BYTES, size_code=limits.LIMIT_INPUT_SIZE,
+                               what=source_name)
+    except limits.LimitExceeded as exc:
+        if exc.issue.code != limits.UNSAFE_XML:
+            return ImportResult({}, (exc.issue,))
+        # security#req-xml-safe names the construct (unsafe-xml); req-rsl-import says the file is not read
+        return ImportResult({}, (exc.issue, _issue("rsl-unreadable", f"{source_name}: forbidden XML construct (a "
+                                                   "DTD, an entity or an external reference); refused, never "
+                                                   "expanded", line=exc.issue.line)))
     except Exception as exc:  # ParseError and decoding errors from expat
         pos = getattr(exc, "position", None)
         return ImportResult({}, (_issue("rsl-unreadable", f"{source_name}: not well-formed XML: {exc}",
@@ -335,18 +342,36 @@ def _geos(tokens: list[str], path: str, issues: list[Issue]) -> tuple[list[str],
 
 
 def _precedence(rules: list[dict[str, Any]], issues: list[Issue]) -> list[dict[str, Any]]:
-    """req-rsl-precedence: a prohibition beats every permission it covers (use and conditions)."""
-    from aiterms.interop._rules import area_covers, covers, dedupe_rules
+    """req-rsl-precedence: a prohibition beats every permission it covers (use and conditions).
 
+    security#req-linear-time: identical rules (from repeated ``<content>`` or ``<license>`` elements) are merged
+    first and a permission is compared only with the prohibitions of its use and broader uses; more distinct rules
+    than one declaration may hold (``limit-rules``) keep only their prohibitions (fail closed), so the pairwise
+    comparison runs on at most 1,000 rules."""
+    from aiterms import limits
+    from aiterms.interop._rules import area_covers, dedupe_rules, use_ancestors
+
+    rules = dedupe_rules(rules)
+    if len(rules) > limits.MAX_RULES:
+        prohibits = [r for r in rules if r["effect"] == "prohibit"]
+        issues.append(limits.limit_issue(
+            limits.LIMIT_RULES, f"the matching <content> elements give {len(rules)} distinct rules, more than the "
+            f"limit of {limits.MAX_RULES} for one declaration; only the prohibitions are recorded (fail closed)",
+            "/rsl", value=len(rules)))
+        return prohibits
+    by_use: dict[str, list[dict[str, Any]]] = {}
+    for x in rules:
+        if x["effect"] == "prohibit":
+            by_use.setdefault(x["use"], []).append(x)
     kept: list[dict[str, Any]] = []
     for r in rules:
-        if r["effect"] == "permit" and any(
-                x["effect"] == "prohibit" and covers(x["use"], r["use"]) and area_covers(x, r) for x in rules):
+        if r["effect"] == "permit" and any(area_covers(x, r) for use in use_ancestors(r["use"])
+                                           for x in by_use.get(use, ())):
             issues.append(_issue("rsl-permit-overridden", f"the permission of {r['use']} is covered by a "
                                  "prohibition; the prohibition wins (fail closed)", "", Severity.INFO))
             continue
         kept.append(r)
-    return dedupe_rules(kept)
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------------------

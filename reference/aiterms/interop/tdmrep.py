@@ -363,12 +363,17 @@ def detect(name: str, head: bytes) -> bool:
 
 def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_agent: str | None = None,
                  observed: str | None = None) -> ImportResult:
-    """tdmrep.json (an array of rules), a TDM policy (an ODRL Offer), or the exporter's bundle of both."""
+    """tdmrep.json (an array of rules), a TDM policy (an ODRL Offer), or the exporter's bundle of both.
+
+    security#req-limits: a document over 16 MiB is not parsed: ``limit-input-size`` and no declaration."""
+    from aiterms.limits import MAX_DOCUMENT_BYTES, check_json_depth, check_size
+
+    too_big = check_size(len(data), MAX_DOCUMENT_BYTES, what=source_name)
+    if too_big is not None:
+        return ImportResult({}, (too_big,))
     origin, bad = _web.check_url(url)
     if bad:
         return ImportResult({}, (bad,))
-    from aiterms.limits import check_json_depth
-
     deep = check_json_depth(data)
     if deep is not None:
         return ImportResult({}, (deep,))

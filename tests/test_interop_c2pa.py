@@ -410,6 +410,50 @@ def test_sign_and_read_back(signer_material: tuple[bytes, bytes, str], make: Any
     assert "c2pa-untrusted-signer" not in codes(trusted)
 
 
+def test_cli_trust_anchors(signer_material: tuple[bytes, bytes, str], tmp_path: Path) -> None:
+    """``--trust-anchors`` reaches the C2PA reader from ``aiterms import`` and ``aiterms check`` (through the image
+    importer too); without it the same signer is untrusted; an unusable PEM file is a usage error."""
+    from aiterms.cli import run
+
+    image = tmp_path / "signed.jpg"
+    image.write_bytes(_sign(cc.export(RECORD).data, _jpeg(), "image/jpeg", signer_material))
+    anchors = tmp_path / "root.pem"
+    anchors.write_text(signer_material[2])
+
+    def imported(*extra: str) -> tuple[int, dict[str, Any]]:
+        out, err = io.StringIO(), io.StringIO()
+        code = run(["import", str(image), "--format", "json", *extra], stdout=out, stderr=err)
+        return code, json.loads(out.getvalue()) if out.getvalue() else {}
+
+    for kind in ((), ("--from", "c2pa"), ("--from", "image")):
+        code, got = imported(*kind)
+        assert code == 0, got
+        c2pa_decls = [d for d in got["record"]["declarations"] if "C2PA" in d["source"]["location"]]
+        assert c2pa_decls, kind
+        assert c2pa_decls[0]["source"]["location"].endswith("signature untrusted"), kind
+        assert "c2pa-untrusted-signer" in {i["code"] for i in got["issues"]}
+        code, got = imported(*kind, "--trust-anchors", str(anchors))
+        assert code == 0, got
+        c2pa_decls = [d for d in got["record"]["declarations"] if "C2PA" in d["source"]["location"]]
+        assert c2pa_decls[0]["source"]["location"].endswith("signature trusted"), kind
+        assert "c2pa-untrusted-signer" not in {i["code"] for i in got["issues"]}
+    out, err = io.StringIO(), io.StringIO()
+    assert run(["check", str(image), "--use", "ai-training", "--at", "2026-06-01", "--format", "json",
+                "--trust-anchors", str(anchors)], stdout=out, stderr=err) == 0, err.getvalue()
+    decision = json.loads(out.getvalue())
+    assert decision["outcome"] == "notAllowed"
+    assert "c2pa-untrusted-signer" not in {w["code"] for w in decision.get("warnings", [])}
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    for cmd in (["import", str(image)], ["check", str(image), "--use", "ai-training"]):
+        err = io.StringIO()
+        assert run([*cmd, "--trust-anchors", str(bad)], stdout=io.StringIO(), stderr=err) == 2
+        assert "no PEM certificate" in err.getvalue()
+        err = io.StringIO()
+        assert run([*cmd, "--trust-anchors", str(tmp_path / "missing.pem")], stdout=io.StringIO(), stderr=err) == 2
+        assert "cannot read" in err.getvalue()
+
+
 def test_tampered_signed_asset_gives_no_rules(signer_material: tuple[bytes, bytes, str]) -> None:
     signed = _sign(cc.export(RECORD).data, _jpeg(), "image/jpeg", signer_material)
     at = signed.find(b"notAllowed")

@@ -33,6 +33,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\nTry '{self.prog} --help'.\n")
 
 
+def add_trust_anchors(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trust-anchors", dest="trust_anchors", metavar="PEM",
+                   help="PEM file of certificates to trust as C2PA claim signers (besides none: without it every "
+                   "signer is reported untrusted); read locally, nothing is fetched")
+
+
+def read_trust_anchors(path: str | None) -> str | None:
+    """The PEM text of ``--trust-anchors`` (None when not given); ValueError says why it cannot be used."""
+    if path is None:
+        return None
+    from aiterms._io import InputTooLarge, read_bytes
+
+    try:
+        data = read_bytes(path, limit=1 << 20)
+    except (OSError, InputTooLarge) as exc:
+        raise ValueError(f"--trust-anchors {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+    text = data.decode("ascii", "replace")
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"--trust-anchors {path}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it")
+    return text
+
+
 def add_format(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 

@@ -16,7 +16,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from aiterms.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, IO, add_format
+from aiterms.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, IO, add_format, add_trust_anchors, read_trust_anchors
 
 if TYPE_CHECKING:
     from aiterms.model import Decision, Query
@@ -48,6 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--url", help="the URL the source was fetched from (for importers; nothing is fetched)")
     p.add_argument("--user-agent", dest="user_agent", metavar="UA",
                    help="the crawler's user agent (for importers of robots.txt and similar)")
+    add_trust_anchors(p)
     add_format(p)
     p.set_defaults(func=run)
 
@@ -143,7 +144,12 @@ def _import(args: argparse.Namespace, data: bytes) -> tuple[dict[str, Any], tupl
         if exc.name not in ("aiterms.interop.registry", "aiterms.interop"):
             raise
         raise _Unusable(f"{args.record}: not a record, and no importers are installed to read it") from exc
-    options: dict[str, Any] = {"kind": args.from_kind, "url": args.url, "user_agent": args.user_agent}
+    try:
+        anchors = read_trust_anchors(args.trust_anchors)
+    except ValueError as exc:
+        raise _Unusable(str(exc)) from exc
+    options: dict[str, Any] = {"kind": args.from_kind, "url": args.url, "user_agent": args.user_agent,
+                               "trust_anchors": anchors}
     if args.record == "-" and hasattr(registry, "import_one"):
         result = registry.import_one(data, source_name="-", **options)
     else:

@@ -20,7 +20,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from aiterms.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, IO, add_format
+from aiterms.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, IO, add_format, add_trust_anchors, read_trust_anchors
 
 if TYPE_CHECKING:
     from aiterms.interop.base import ImportResult
@@ -45,6 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "need it; its origin becomes the declaring party's id)")
     p.add_argument("--user-agent", dest="user_agent", metavar="UA",
                    help="crawler product token (e.g. GPTBot) for robots.txt groups and user-agent-scoped noai")
+    add_trust_anchors(p)
     add_format(p)
     p.set_defaults(func=run)
 
@@ -58,6 +59,11 @@ def run(args: argparse.Namespace, io: IO) -> int:
     if args.from_kind is not None and registry.importer_for(args.from_kind) is None:
         io.stderr.write(f"aiterms import: error: unknown kind {args.from_kind!r}; known kinds: "
                         f"{', '.join(registry.kinds())}\n")
+        return EXIT_USAGE
+    try:
+        anchors = read_trust_anchors(args.trust_anchors)
+    except ValueError as exc:
+        io.stderr.write(f"aiterms import: error: {exc}\n")
         return EXIT_USAGE
     if args.sources.count("-") > 1:
         io.stderr.write("aiterms import: error: standard input ('-') can be given only once\n")
@@ -74,7 +80,8 @@ def run(args: argparse.Namespace, io: IO) -> int:
         shown = "stdin" if args.sources[0] == "-" else args.sources[0]
         many = _flickr_photos(paths[0], shown, args) if len(paths) == 1 and args.url is None else None
         if many is None:
-            result = registry.import_sources(paths, kind=args.from_kind, url=args.url, user_agent=args.user_agent)
+            result = registry.import_sources(paths, kind=args.from_kind, url=args.url, user_agent=args.user_agent,
+                                             trust_anchors=anchors)
     if many is not None:
         return _write_many(many, shown, args, io)
     issues = list(result.issues) + _validate(result.record)

@@ -30,6 +30,8 @@ from aiterms.limits import (
 from aiterms.report import Issue, Severity, pointer
 
 KIND = "c2pa"
+#: Keyword options import_bytes takes beyond the common ones (registry.import_one passes only these).
+OPTIONS = ("trust_anchors",)
 ALIASES = ("c2pa-manifest",)  # manifest JSON is also read by this module (MANIFEST_IMPORTER)
 PRIORITY = 45  # after the image importer (40), which calls this one for signed images
 TARGET = "c2pa-assertion"

@@ -24,8 +24,12 @@ def detect(name: str, head: bytes) -> bool:
     return containers.sniff(head[:64]) is not None
 
 
+#: Keyword options import_bytes takes beyond the common ones (registry.import_one passes only these).
+OPTIONS = ("trust_anchors",)
+
+
 def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_agent: str | None = None,
-                 observed: str | None = None) -> ImportResult:
+                 observed: str | None = None, trust_anchors: str | None = None) -> ImportResult:
     """req-image-import: read the XMP signals of an image (and its C2PA manifest, when there is one); a truncated,
     malformed or unsupported image gives a coded error and no declaration (fail closed)."""
     del user_agent
@@ -40,7 +44,7 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
     record: dict[str, Any] = dict(result.record)
     issues: list[Issue] = list(info.issues) + list(result.issues)
     if info.c2pa:
-        more = _c2pa(data, source_name=source_name, url=url, observed=observed)
+        more = _c2pa(data, source_name=source_name, url=url, observed=observed, trust_anchors=trust_anchors)
         if more is not None:
             issues.extend(more.issues)
             decls = list(record.get("declarations") or []) + list(more.record.get("declarations") or [])
@@ -52,10 +56,12 @@ def import_bytes(data: bytes, *, source_name: str, url: str | None = None, user_
     return ImportResult(record, tuple(issues))
 
 
-def _c2pa(data: bytes, *, source_name: str, url: str | None, observed: str | None) -> ImportResult | None:
+def _c2pa(data: bytes, *, source_name: str, url: str | None, observed: str | None,
+          trust_anchors: str | None) -> ImportResult | None:
     try:
         from aiterms.interop import c2pa
     except ImportError:  # the C2PA importer is optional
         return None
-    result: ImportResult = c2pa.import_bytes(data, source_name=source_name, url=url, observed=observed)
+    result: ImportResult = c2pa.import_bytes(data, source_name=source_name, url=url, observed=observed,
+                                             trust_anchors=trust_anchors)
     return result

@@ -102,9 +102,13 @@ def detect_kind(name: str, head: bytes) -> str | None:
 
 
 def import_one(data: bytes, *, source_name: str, kind: str | None = None, url: str | None = None,
-               user_agent: str | None = None, observed: str | None = None) -> ImportResult:
+               user_agent: str | None = None, observed: str | None = None,
+               trust_anchors: str | None = None) -> ImportResult:
     """req-import-fail-closed: import one source; never raises for bad input (an importer that fails gives
-    ``import-importer-failed`` and imports nothing)."""
+    ``import-importer-failed`` and imports nothing).
+
+    ``trust_anchors`` (PEM certificates) goes to the importers that verify signatures (those whose module lists it
+    in ``OPTIONS``: C2PA, and images, which may carry a C2PA manifest); the others never see it."""
     chosen = kind or detect_kind(source_name, data[:HEAD_BYTES])
     if chosen is None:
         return ImportResult({}, (_web.issue(
@@ -116,8 +120,11 @@ def import_one(data: bytes, *, source_name: str, kind: str | None = None, url: s
             "import-unknown-kind", _web.ERROR,
             f"{source_name}: unknown kind {chosen!r}; known kinds: {', '.join(kinds())}"),))
     try:
+        extra: dict[str, Any] = {}
+        if trust_anchors is not None and "trust_anchors" in getattr(module, "OPTIONS", ()):
+            extra["trust_anchors"] = trust_anchors
         result: ImportResult = module.import_bytes(data, source_name=source_name, url=url, user_agent=user_agent,
-                                                   observed=observed)
+                                                   observed=observed, **extra)
     except Exception as exc:  # fail closed: a crash in one importer is a coded error, never a traceback
         return ImportResult({}, (_web.issue(
             "import-importer-failed", _web.ERROR,
@@ -145,7 +152,8 @@ def settle(declarations: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], li
 
 
 def import_sources(paths: Sequence[str], *, kind: str | None = None, url: str | None = None,
-                   user_agent: str | None = None, observed: str | None = None) -> ImportResult:
+                   user_agent: str | None = None, observed: str | None = None,
+                   trust_anchors: str | None = None) -> ImportResult:
     """req-import-combine: import every source about one image and combine them into one canonical record.
 
     Declarations are concatenated in source order, each keeping its provenance; TDMRep layers are then
@@ -165,7 +173,7 @@ def import_sources(paths: Sequence[str], *, kind: str | None = None, url: str | 
             issues.append(_web.issue("import-unreadable", _web.ERROR, f"{path}: cannot be read ({exc})"))
             continue
         result = import_one(data, source_name=str(path), kind=kind, url=url, user_agent=user_agent,
-                            observed=observed)
+                            observed=observed, trust_anchors=trust_anchors)
         issues.extend(result.issues)
         if not result.record.get("declarations") and not any(
                 str(i.severity) in ("warning", "error") for i in result.issues):

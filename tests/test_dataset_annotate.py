@@ -23,6 +23,12 @@ def cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def csv_rows(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
+    """The rows of a CSV/TSV output file (closed before returning: no ResourceWarning)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=delimiter))
+
+
 def rec(**kw: Any) -> dict[str, Any]:
     return {"@context": CTX, "type": "ImageRecord", **kw}
 
@@ -153,7 +159,7 @@ def test_csv_with_store_join_by_account(tmp_path: Path) -> None:
     code, _o, _e = cli("annotate", str(m), "--use", "cv-training", "--declarations", str(store), "--platform", "flickr",
                        "--at", AT, "-o", str(out), "-q")
     assert code == 1
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = csv_rows(out)
     assert [r["aiterms_outcome"] for r in rows] == ["notAllowed", "notAllowed", "notAllowed", "unspecified"]
     assert rows[0]["aiterms_reason"] == rows[1]["aiterms_reason"] == "rights-holder:prohibit:data-mining"
     assert rows[2]["aiterms_reason"] == "tag:no_cv"
@@ -161,12 +167,12 @@ def test_csv_with_store_join_by_account(tmp_path: Path) -> None:
     # Before the opt-out, the account's photos were not prohibited.
     code, _o, _e = cli("annotate", str(m), "--use", "cv-training", "--declarations", str(store), "--platform", "flickr",
                        "--at", "2025-06-01", "-o", str(out), "-q")
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = csv_rows(out)
     assert rows[0]["aiterms_outcome"] == "unspecified"
     f = tmp_path / "f.csv"
     cli("filter", str(m), "--use", "search-indexing", "--declarations", str(store), "--platform", "flickr", "--at", AT,
         "-o", str(f), "-q")
-    assert list(csv.DictReader(f.open(encoding="utf-8"))) == []
+    assert csv_rows(f) == []
 
 
 YFCC_ROW = ["7", "11", "d41d8cd98f00b204e9800998ecf8427e", "1@N00", "nick", "2010-01-01 00:00:00.0", "1262304000",
@@ -244,7 +250,7 @@ def test_csv_and_parquet_give_the_jsonl_answers(tmp_path: Path) -> None:
 
             answers.append([(r["aiterms_outcome"], r["aiterms_reason"]) for r in pq.read_table(out).to_pylist()])
         else:
-            rows = list(csv.DictReader(out.open(encoding="utf-8"), delimiter="\t" if fmt == "tsv" else ","))
+            rows = csv_rows(out, delimiter="\t" if fmt == "tsv" else ",")
             answers.append([(r["aiterms_outcome"], r["aiterms_reason"]) for r in rows])
     assert answers[0] == answers[1] == answers[2]
     assert any(a == ("notAllowed", "tag:no_cv") for a in answers[0])

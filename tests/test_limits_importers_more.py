@@ -516,3 +516,74 @@ def test_many_tags_in_one_row_linear() -> None:
     assert_linear(make, 1000)  # 500 + 1,000 + 16,000 distinct tags, fewer than 36 ** 3
     (r,) = flickr.import_many(HEADER + b"1,1@N00,4,b a b c a\n", source_name="p.csv")
     assert r.record["tags"] == ["b", "a", "c"]
+
+
+# --- Flickr CSV/TSV: invalid UTF-8 is a per-row problem (req-flickr-many, req-limit-fail-closed) -------------------
+# Row 2 permits data mining for research (tag research_only), so a row that is read when it should not be shows.
+BAD_UTF8_ROWS = ([b"1", b"1@N00", b"4", b"no_cv cat"], [b"2", b"1@N00", b"9", b"research_only caf\xe9"],
+                 [b"3", b"1@N00", b"10", b"dog"])
+
+
+def _table(delimiter: bytes, bad: bool) -> bytes:
+    lines = [b"id", b"owner", b"license", b"tags"], *BAD_UTF8_ROWS
+    data = b"".join(delimiter.join(cells) + b"\n" for cells in lines)
+    return data if bad else data.replace(b"\xe9", b"e")
+
+
+def _research_outcome(record: Mapping[str, Any]) -> str:
+    full = {"@context": CONTEXT, "type": "ImageRecord", **record}
+    return resolve(full, Query(use="ai-training", at=AT, purpose="research")).outcome
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(b",", "photos.csv"), (b"\t", "photos.tsv")])
+def test_csv_invalid_utf8_skips_only_its_row(delimiter: bytes, name: str) -> None:
+    """One invalid byte (Latin-1 é) in the middle row: that row gives flickr-unreadable at its line and no record;
+    the rows before and after it import exactly as from the same file with the byte made valid."""
+    clean = flickr.import_many(_table(delimiter, bad=False), source_name=name)
+    assert [r.record.get("id") for r in clean] == [photo(1), photo(2), photo(3)]
+    assert _research_outcome(clean[1].record) == "allowed"  # the seed: read, the middle row would permit
+
+    got = flickr.import_many(_table(delimiter, bad=True), source_name=name)
+    assert rows_of(_table(delimiter, bad=True), name) == [
+        (photo(1), []), (None, [("flickr-unreadable", 3)]), (photo(3), [])]
+    assert [got[0].record, got[2].record] == [clean[0].record, clean[2].record]
+    assert got[0].record["tags"] == ["no_cv", "cat"]
+    assert outcomes(got[0].record, ["computer-vision"]) == {"computer-vision": "notAllowed"}
+    assert got[2].record["license"] == "https://creativecommons.org/publicdomain/mark/1.0/"
+    assert got[1].record == {}
+    assert_nothing_allowed(got[1].record)
+    assert _research_outcome(got[1].record) != "allowed"
+    assert "UTF-8" in got[1].issues[0].message
+
+
+def test_csv_invalid_utf8_in_a_quoted_multiline_cell_skips_that_record_only() -> None:
+    """The csv structure survives the bad byte: a quoted cell over two lines with an invalid byte is one skipped
+    record (line = its last line); a line inside the quotes that looks like a permitting row is not read."""
+    data = HEADER + b'1,1@N00,4,cat\n2,1@N00,9,"research_only\n\xff4,1@N00,9,research_only"\n3,1@N00,4,dog\n'
+    assert rows_of(data) == [(photo(1), []), (None, [("flickr-unreadable", 4)]), (photo(3), [])]
+
+
+def test_invalid_utf8_in_a_json_response_is_still_unreadable() -> None:
+    """A JSON response is one document: invalid UTF-8 anywhere in it gives flickr-unreadable and no record."""
+    doc = b'{"photos": {"photo": [{"id": "1", "owner": "1@N00", "license": "4", "tags": "caf\xe9"}]}, "stat": "ok"}'
+    (r,) = flickr.import_many(doc, source_name="p.json")
+    assert (r.record, codes(r)) == ({}, ["flickr-unreadable"])
+
+
+def test_csv_invalid_utf8_counts_as_one_byte_for_the_line_limit() -> None:
+    """An invalid byte is one byte of the row (not the three of an encoded surrogate): a bad row of exactly 16 MiB
+    is flickr-unreadable, not limit-line-length, and the row after it is read."""
+    row = b"2,1@N00,4,\xff"
+    data = HEADER + row + b"a" * (LINE - len(row)) + b"\n3,1@N00,4,dog\n"
+    assert rows_of(data) == [(None, [("flickr-unreadable", 2)]), (photo(3), [])]
+
+
+def test_csv_with_invalid_utf8_in_many_rows_linear() -> None:
+    """req-linear-time: a file whose every other row holds an invalid byte is read in linear time."""
+    def make(n: int) -> Callable[[], object]:
+        data = HEADER + b"".join(b"%d,1@N00,4,cat%s\n" % (i, b"\xff" if i % 2 else b"") for i in range(n))
+        return lambda: flickr.import_many(data, source_name="p.csv")
+
+    assert_linear(make, 500)
+    got = flickr.import_many(HEADER + b"1,1@N00,4,a\xff\n2,1@N00,4,b\n", source_name="p.csv")
+    assert [(r.record.get("id"), codes(r)) for r in got] == [(None, ["flickr-unreadable"]), (photo(2), [])]

@@ -28,6 +28,12 @@ def cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def csv_rows(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
+    """The rows of a CSV/TSV output file (closed before returning: no ResourceWarning)."""
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh, delimiter=delimiter))
+
+
 @pytest.fixture(scope="module")
 def spark() -> Iterator[Any]:
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -75,7 +81,7 @@ def test_spark_decisions_equal_the_single_machine_path(spark: Any, tmp_path: Pat
         code, _o, err = cli("annotate", str(m), "--use", use, "--purpose", "research", "--declarations", str(store),
                             "--at", "2026-12-01", "-o", str(out), "-q")
         assert code == 0, err
-        for r in csv.DictReader(out.open(encoding="utf-8")):
+        for r in csv_rows(out):
             expected[f"{use} {r['id']}"] = (r["aiterms_outcome"], tuple(x for x in r["aiterms_obligations"].split(";")
                                                                         if x), r["aiterms_reason"])
         df = spark.read.option("header", True).csv(str(m))

@@ -43,6 +43,7 @@ _PAGE = re.compile(r"^(?:https?://)?(?:www\.)?flickr\.com/photos/(?P<owner>[^/\s
 _HTTP = re.compile(r"^https?://")
 _RAW_KEYS = frozenset({"license", "license_version", "tags"})
 _RAW_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)  # one encoder for every row, not one per row
+_ESCAPED = re.compile("[\udc80-\udcff]")  # an invalid UTF-8 byte, as decoded with "surrogateescape"
 
 
 
@@ -91,17 +92,24 @@ def import_many(data: bytes, *, source_name: str, observed: str | None = None) -
 
     security#req-limits: an API response (JSON) over 16 MiB is not parsed: ``limit-input-size`` and no record.
     CSV/TSV exports are line-oriented, not documents: their rows are read whatever the file's size, and a row
-    longer than 16 MiB is skipped with ``limit-line-length`` (the other rows are read)."""
+    longer than 16 MiB is skipped with ``limit-line-length`` (the other rows are read). Invalid UTF-8 makes a JSON
+    response unreadable (``flickr-unreadable``, no record), but in a CSV/TSV export only the rows that hold it
+    (``flickr-unreadable`` at their line, no record; the other rows are read)."""
     try:
         text = data.decode("utf-8-sig")
+        clean = True
     except UnicodeDecodeError:
-        return [ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: not UTF-8 text"),))]
+        # Each invalid byte becomes one lone surrogate (U+DC80..U+DCFF), which valid UTF-8 never decodes to; bytes
+        # under 0x80 are never part of an invalid sequence, so quotes, delimiters and line breaks are kept.
+        text, clean = data.decode("utf-8-sig", "surrogateescape"), False
     if text.lstrip()[:1] in ("{", "["):
+        if not clean:
+            return [ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: not UTF-8 text"),))]
         too_big = limits.check_size(len(data), limits.MAX_DOCUMENT_BYTES, what=source_name)
         if too_big is not None:
             return [ImportResult({}, (too_big,))]
         return _from_json(text, source_name, observed)
-    return _from_table(text, source_name, observed)
+    return _from_table(text, source_name, observed, clean=clean)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -163,10 +171,12 @@ def _from_json(text: str, source_name: str, observed: str | None) -> list[Import
 # ---------------------------------------------------------------------------------------------------------
 # CSV / TSV
 
-def _from_table(text: str, source_name: str, observed: str | None) -> list[ImportResult]:
+def _from_table(text: str, source_name: str, observed: str | None, *, clean: bool = True) -> list[ImportResult]:
     """req-flickr-many: one record per row; a row that cannot be read is skipped with a coded issue (an over-long
-    row ``limit-line-length``, a row the CSV parser refuses or with the wrong number of columns
-    ``flickr-unreadable``, a tags cell nested too deeply ``limit-json-depth``) and the next rows are read."""
+    row ``limit-line-length``, a row the CSV parser refuses, with invalid UTF-8 or with the wrong number of columns
+    ``flickr-unreadable``, a tags cell nested too deeply ``limit-json-depth``) and the next rows are read.
+
+    ``clean`` is False when ``text`` was decoded with ``surrogateescape``: a row with an escaped byte is skipped."""
     cut = text.find("\n")
     first = text if cut < 0 else text[:cut]
     delimiter = "\t" if first.count("\t") >= first.count(",") else ","
@@ -177,6 +187,10 @@ def _from_table(text: str, source_name: str, observed: str | None) -> list[Impor
     for line, row in rows:
         if isinstance(row, Issue):
             out.append(ImportResult({}, (row,)))
+            continue
+        if not clean and any(not c.isascii() and _ESCAPED.search(c) for c in row):
+            out.append(ImportResult({}, (_issue("flickr-unreadable", f"{source_name}: not UTF-8 text; row skipped",
+                                                line=line),)))
             continue
         if header is None:
             lowered = [c.strip().lower() for c in row]
@@ -256,7 +270,8 @@ class _Lines:
         if self.size + body > limits.MAX_LINE_BYTES:
             raise _TooLong
         chunk = text[pos:end]
-        size = len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogatepass"))
+        # "surrogateescape" counts an invalid byte (decoded as one escaped surrogate) as the one byte it was
+        size = len(chunk) if chunk.isascii() else len(chunk.encode("utf-8", "surrogateescape"))
         if self.size + size - (nl >= 0) > limits.MAX_LINE_BYTES:
             raise _TooLong
         self.size += size

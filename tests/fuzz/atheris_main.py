@@ -5,9 +5,12 @@
 
 TARGET is a name from tests/fuzz/targets.py (``json``, ``robots``, ``xmp``, ...). Without a corpus directory the
 target's seeds (the shared corpus files for it plus built-in ones) are written to a temporary directory and used.
-aiterms' modules are instrumented for coverage; the check per input is the same as in the bounded tests
-(targets.check): any escaping exception, a malformed issue or a permit under an error is a crash, and libFuzzer
-saves the input under ``$AITERMS_FUZZ_CRASHES/<target>/`` (default: the temporary directory).
+Every module of aiterms is instrumented for coverage (all are imported up front: the library imports most of them
+lazily). ``-max_len`` defaults to the target's ``max_len`` (256 KiB; 64 KiB for the targets that read signed
+assets). The check per input is the same as in the bounded tests (targets.check): any escaping exception, a
+malformed issue or a permit under an error is a crash, and libFuzzer saves the input under
+``$AITERMS_FUZZ_CRASHES/<target>/`` (default: the temporary directory); problems listed in
+regressions/pending.txt are not.
 
 When atheris is not installed (it has wheels for CPython on Linux x86-64 and macOS), use
 ``python tests/fuzz/runner.py TARGET --runs N``: the same targets over a reproducible mutation stream seeded from
@@ -47,25 +50,29 @@ def main(argv: list[str]) -> int:
             print(t.name)
         return 0
     name = argv[1]
-    chosen = {t.name: t for t in targets.all_targets()}.get(name)
-    if chosen is None:
-        print(f"unknown target {name!r}; --list shows them", file=sys.stderr)
-        return 2
     import atheris
 
+    if __package__ in (None, ""):
+        from fuzz import runner
+    else:
+        from . import runner
+    # Everything that may import aiterms runs inside the instrumenting block: a module imported outside it (the
+    # importer registry that target discovery reads, the modules the library imports lazily inside functions)
+    # gives the fuzzer no coverage, and libFuzzer then keeps almost nothing of what it generates.
     with atheris.instrument_imports(include=["aiterms"]):
+        _import_library()
+        chosen = {t.name: t for t in targets.all_targets()}.get(name)
+        if chosen is None:
+            print(f"unknown target {name!r}; --list shows them", file=sys.stderr)
+            return 2
         try:
             mod = chosen.load()
         except targets.Skip as exc:
             print(f"skipped: {exc}")
             return 0
-    if __package__ in (None, ""):
-        from fuzz import runner
-    else:
-        from . import runner
-    seeds = runner.seeds_for(chosen, mod)
-    for seed_name, data in seeds[:3]:  # warm up lazy imports so that the first fuzz inputs are not slow
-        targets.check(chosen, mod, data, seed_name)
+        seeds = runner.seeds_for(chosen, mod)
+        for seed_name, data in seeds[:3]:  # warm up lazy imports so that the first fuzz inputs are not slow
+            targets.check(chosen, mod, data, seed_name)
     flags = [a for a in argv[2:] if a.startswith("-")]
     dirs = [a for a in argv[2:] if not a.startswith("-")]
     if not dirs:
@@ -82,7 +89,7 @@ def main(argv: list[str]) -> int:
     if not any(f.startswith("-rss_limit_mb=") for f in flags):
         flags.append("-rss_limit_mb=3072")
     if not any(f.startswith("-max_len=") for f in flags):
-        flags.append("-max_len=262144")
+        flags.append(f"-max_len={chosen.max_len}")
 
     known = 0
 
@@ -98,6 +105,24 @@ def main(argv: list[str]) -> int:
     atheris.Setup([argv[0], *flags, *dirs], one)
     atheris.Fuzz()
     return 0
+
+
+def _import_library() -> None:
+    """Import every module of aiterms (but ``__main__`` ones, which run the command line), so that each is
+    instrumented whichever path of the code under test first needs it; a module whose optional dependency is
+    missing is left out."""
+    import importlib
+    import pkgutil
+
+    import aiterms
+
+    for info in pkgutil.walk_packages(aiterms.__path__, "aiterms.", onerror=lambda _name: None):
+        if info.name.rsplit(".", 1)[-1] == "__main__":
+            continue
+        try:
+            importlib.import_module(info.name)
+        except Exception:  # an optional dependency that is not installed
+            continue
 
 
 _DONE = re.compile(r"Done (\d+)(?: runs)? in")

@@ -3,9 +3,10 @@
 Used by the bounded tests (``make test``), the long runs (``make fuzz``) and ``atheris_main.py`` when atheris is
 not installed. Also a command line for background runs::
 
-    python tests/fuzz/runner.py TARGET [--runs N] [--seconds S] [--seed K] [--resolve] [--out DIR]
+    python tests/fuzz/runner.py TARGET [--runs N] [--seconds S] [--seed K] [--resolve] [--skip-known]
 
-It prints one JSON line per target: inputs run, distinct problems, seconds.
+It prints one JSON line per target: inputs run, distinct problems, seconds. Problem inputs are saved under
+``$AITERMS_FUZZ_CRASHES/<target>/`` (default: aiterms-fuzz-crashes in the temporary directory).
 """
 
 from __future__ import annotations

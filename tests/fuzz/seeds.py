@@ -4,6 +4,9 @@ prohibiting and mixed signal files) and the paddings that push a seed past its l
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 
 def _pad_json(seed: bytes) -> bytes:
     return seed + b" " * (16 * 1024 * 1024 + 1 - len(seed))
@@ -136,3 +139,145 @@ def _rich_seed_tokens() -> tuple[bytes, ...]:
     return (b"DMI-PROHIBITED-AIMLTRAINING", b"DMI-PROHIBITED-GENAIMLTRAINING",
             b"DMI-PROHIBITED-EXCEPTSEARCHENGINEINDEXING", b"DMI-UNSPECIFIED", b"DMI-PROHIBITED-SEEOTHER",
             b"xmpRights:UsageTerms", b"xmpRights:WebStatement", b"cc:license", b"plus:OtherConstraints")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Small signed assets: real C2PA manifests (signed by c2pa-python with a throwaway certificate made here) in images
+# of a few kilobytes. The corpus's signed JPEGs are 130-250 KB with 45-190 KB manifests (thumbnails, certificate
+# chains, timestamps, identity assertions) that take the reader milliseconds each; these take a fraction of that.
+
+
+def _tiny_jpeg() -> bytes:
+    """A valid 8x8 grey baseline JPEG (one DC and one AC Huffman code, both '0')."""
+    import struct
+
+    seg = struct.pack
+    return (b"\xff\xd8" + b"\xff\xe0" + seg(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+            + b"\xff\xdb" + seg(">H", 67) + b"\x00" + b"\x01" * 64
+            + b"\xff\xc0" + seg(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+            + b"\xff\xc4" + seg(">H", 20) + b"\x00\x01" + b"\x00" * 15 + b"\x00"
+            + b"\xff\xc4" + seg(">H", 20) + b"\x10\x01" + b"\x00" * 15 + b"\x00"
+            + b"\xff\xda" + seg(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00" + b"\x3f" + b"\xff\xd9")
+
+
+def _tiny_png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\x80\x80\x80" * 8 for _ in range(8))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def _signer_material() -> tuple[bytes, bytes]:
+    """(certificate chain PEM, private key PEM): an Ed25519 leaf for document signing under a throwaway root,
+    valid 2025-2100 (no clock makes the seeds expire). Keys are derived from fixed bytes: nothing secret."""
+    import datetime
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "aiterms fuzz seeds")])
+
+    def key(label: bytes) -> ed25519.Ed25519PrivateKey:
+        return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aiterms fuzz seed " + label).digest())
+
+    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+    end = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
+    usage = dict.fromkeys(("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+                           "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"), False)
+    root_key, leaf_key = key(b"root"), key(b"leaf")
+    root = (x509.CertificateBuilder().subject_name(name("aiterms fuzz root")).issuer_name(name("aiterms fuzz root"))
+            .public_key(root_key.public_key()).serial_number(1).not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(**{**usage, "key_cert_sign": True, "crl_sign": True}), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
+            .sign(root_key, None))
+    leaf = (x509.CertificateBuilder().subject_name(name("aiterms fuzz signer")).issuer_name(root.subject)
+            .public_key(leaf_key.public_key()).serial_number(2).not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(**{**usage, "digital_signature": True}), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
+                           critical=False)
+            .sign(root_key, None))
+    pem = serialization.Encoding.PEM
+    private = leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return leaf.public_bytes(pem) + root.public_bytes(pem), private
+
+
+def _training_mining(entries: dict[str, str]) -> list[dict[str, Any]]:
+    """A cawg.training-mining assertion and its c2pa.training-mining twin with these entries (key -> use)."""
+    return [{"label": f"{ns}.training-mining",
+             "data": {"entries": {f"{ns}.{k}": {"use": v} for k, v in entries.items()}}} for ns in ("cawg", "c2pa")]
+
+
+#: (name, media type, entries): a mixed one (a permission and prohibitions) and one that only prohibits.
+SIGNED_SEEDS = (
+    ("signed-mixed.jpg", "image/jpeg", {"ai_inference": "allowed", "ai_training": "notAllowed",
+                                        "ai_generative_training": "notAllowed", "data_mining": "constrained"}),
+    ("signed-mixed.png", "image/png", {"ai_inference": "allowed", "data_mining": "notAllowed"}),
+    ("signed-prohibit.jpg", "image/jpeg", {"ai_inference": "notAllowed", "ai_training": "notAllowed",
+                                           "ai_generative_training": "notAllowed", "data_mining": "notAllowed"}),
+)
+
+
+@cache
+def _signed_seeds() -> tuple[tuple[str, bytes], ...]:
+    """The SIGNED_SEEDS, signed, and ``signed-edited.jpg``: the prohibiting one opened and signed again with a
+    permission (two manifests; only the active one speaks). None when c2pa-python or cryptography is missing or
+    cannot sign here. The assertion boxes carry random salts, so the bytes differ from one process to the next."""
+    import io
+
+    try:
+        import c2pa
+
+        chain, private = _signer_material()
+        signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(b"ed25519", chain, private, None))
+        context = c2pa.Context(settings=c2pa.Settings.from_dict({"builder": {"thumbnail": {"enabled": False}}}))
+    except Exception:  # not installed, or this build cannot sign
+        return ()
+
+    def sign(definition: dict[str, Any], mime: str, asset: bytes, parent: bool = False) -> bytes | None:
+        definition = {"claim_generator_info": [{"name": "aiterms-fuzz-seeds", "version": "0"}], **definition}
+        out = io.BytesIO()
+        try:
+            builder = c2pa.Builder(definition, context=context)
+            if parent:
+                builder.add_ingredient({"title": "parent.jpg", "relationship": "parentOf", "label": "parent"},
+                                       mime, io.BytesIO(asset))
+            builder.sign(signer, mime, io.BytesIO(asset), out)
+        except Exception:
+            return None
+        return out.getvalue()
+
+    created = {"label": "c2pa.actions", "data": {"actions": [
+        {"action": "c2pa.created", "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"}]}}
+    found = {}
+    for name, mime, entries in SIGNED_SEEDS:
+        signed = sign({"title": name, "assertions": [created, *_training_mining(entries)]}, mime,
+                      _tiny_jpeg() if mime == "image/jpeg" else _tiny_png())
+        if signed is not None:
+            found[name] = signed
+    if "signed-prohibit.jpg" in found:
+        opened = {"label": "c2pa.actions", "data": {"actions": [
+            {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}]}}
+        edited = sign({"title": "signed-edited.jpg", "assertions": [
+            opened, *_training_mining({"ai_inference": "allowed", "data_mining": "allowed"})]},
+            "image/jpeg", found["signed-prohibit.jpg"], parent=True)
+        if edited is not None:
+            found["signed-edited.jpg"] = edited
+    return tuple(found.items())
+
+
+def _c2pa_seeds() -> list[tuple[str, bytes]]:
+    return list(_signed_seeds())

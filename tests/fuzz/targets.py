@@ -18,12 +18,15 @@ The corruption properties (truncations and byte flips of prohibiting seeds, over
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import importlib
 import io
 import json
+import os
 import re
 import traceback
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -52,6 +55,7 @@ from .seeds import (  # noqa: F401 - re-exported for other tests
     XMP_ALLOWED,
     XMP_PLUS,
     XMP_PLUS_ELEMENT,
+    _c2pa_seeds,
     _image_seeds,
     _jpeg_with_xmp,
     _pad_headers,
@@ -115,6 +119,8 @@ class Target:
     #: itself a valid file, only such seeds are "prohibiting": a prefix of a file with shadowed permissions may
     #: legitimately permit).
     prohibiting: tuple[str, ...] = ()
+    #: libFuzzer's ``-max_len`` under atheris (atheris_main.py): the longest input it generates; seeds are cut there.
+    max_len: int = 256 * 1024
 
     @property
     def importer(self) -> bool:
@@ -301,47 +307,194 @@ def run_resolver_json(mod: Any, data: bytes, name: str) -> Outcome:
     return Outcome(tuple(report.issues), ((value, not report.valid),))
 
 
+ANNOTATE_ARGS = ("--use", "cv-training", "--at", AT)
+#: One input in this many (chosen from its bytes, so that a saved input replays the same way) also runs through the
+#: whole command line: argument parsing, file reading, format detection, the worker plumbing, the atomic output.
+CLI_EVERY = 64
+
+
+def _takes_cli(data: bytes) -> bool:
+    return zlib.crc32(data) % CLI_EVERY == 0
+
+
 def _run_annotate(fmt: str) -> Callable[[Any, bytes, str], Outcome]:
-    """``aiterms annotate`` on a manifest: rows it marks allowed/constrained must be valid records (JSON Lines)."""
+    """``aiterms annotate`` on a manifest: no exception escapes; rows it marks allowed/constrained are valid records.
+
+    Every input is annotated in process, on bytes in memory, with the engine the command uses (the manifest
+    readers and writers and a :class:`~aiterms.dataset.decide.Worker`, as ``--workers 1`` runs them). One input in
+    ``CLI_EVERY`` also runs through the command itself, whose output must be byte for byte the same.
+    """
 
     def run(mod: Any, data: bytes, name: str) -> Outcome:
-        import tempfile
-
-        from aiterms.cli import run as cli
-
-        with tempfile.TemporaryDirectory(prefix="aiterms-fuzz-") as tmp:
-            src, out = Path(tmp) / f"manifest.{fmt}", Path(tmp) / f"out.{fmt}"
-            src.write_bytes(data)
-            err = io.StringIO()
-            code = cli(["annotate", str(src), "--use", "cv-training", "--at", AT, "-q", "-o", str(out),
-                        "--input-format", fmt], stdout=io.StringIO(), stderr=err, stdin=io.StringIO(""))
-            if code not in (0, 1, 2):
-                raise AssertionError(f"annotate exited {code}: {err.getvalue()[-500:]}")
-            if "Traceback" in err.getvalue():
-                raise AssertionError(f"annotate printed a traceback: {err.getvalue()[-800:]}")
-            if fmt != "jsonl" or not out.exists():
-                return Outcome((), ())
-            validate = importlib.import_module("aiterms.validation")
-            for n, line in enumerate(out.read_bytes().splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except RecursionError:
-                    continue  # nested too deeply for this check's own parser; annotate passed it through
-                except ValueError:
-                    raise Invariant(f"annotate wrote line {n} that is not JSON: {line[:200]!r}",
-                                    "annotate-output") from None
-                if not isinstance(row, dict):
-                    raise Invariant(f"annotate wrote line {n} that is not an object", "annotate-output")
-                outcome = row.pop("aiterms_outcome", None)
-                row.pop("aiterms_obligations", None)
-                row.pop("aiterms_reason", None)
-                if outcome in PERMISSIVE and not validate.check(row).valid:
-                    raise FailClosed(f"annotate marked line {n} {outcome!r}, but the record has errors")
-        return Outcome((), ())
+        output, issues = _annotate_in_process(fmt, data)
+        if _takes_cli(data):
+            via_cli = _annotate_cli(fmt, data)
+            if via_cli != output:
+                raise Invariant(f"annotate in process wrote {_head(output)}, the command line {_head(via_cli)}",
+                                "annotate-cli")
+        if fmt == "jsonl" and output is not None:
+            _check_annotated_jsonl(output, data)
+        return Outcome(tuple(issues), ())
 
     return run
+
+
+def _head(output: bytes | None) -> str:
+    return "nothing" if output is None else f"{len(output)} bytes {output[:160]!r}"
+
+
+@cache
+def _annotate_worker() -> Any:
+    """The engine of ``aiterms annotate --use cv-training --at AT``, built once (the query checked and fixed, the
+    default column map, no store, the default cache size and issue limit)."""
+    from aiterms.dataset.annotate import prepare_query
+    from aiterms.dataset.columns import column_map
+    from aiterms.dataset.decide import Options, Worker
+    from aiterms.model import Query
+
+    query = prepare_query(Query(use=ANNOTATE_ARGS[1], at=AT))
+    return Worker(Options(query=query, columns=column_map(None, None, tag_separator=None, platform=None)))
+
+
+def _fresh(obj: Any) -> Any:
+    """A copy of a just-built object whose mutable state (memos, maps, lists) is its own."""
+    new = copy.copy(obj)
+    for key, value in vars(obj).items():
+        if isinstance(value, dict | list | set):
+            setattr(new, key, copy.copy(value))
+    return new
+
+
+def _fresh_worker() -> Any:
+    """A worker in the state of a newly built one, without building its query signer again (milliseconds): each
+    input starts with empty caches and memos, so an input's outcome never depends on the inputs before it. The
+    resolver is shared, as the command shares it between blocks (it is immutable after construction)."""
+    from aiterms.dataset.decide import Stats
+    from aiterms.dataset.fastpath import DecisionCache
+
+    template = _annotate_worker()
+    w = _fresh(template)
+    w.signer = _fresh(template.signer)
+    w.cache = DecisionCache(template.cache.size)
+    w.stats = Stats()
+    return w
+
+
+def _annotate_in_process(fmt: str, data: bytes) -> tuple[bytes | None, list[Any]]:
+    """The command's output for ``data`` (None when it writes none: a manifest it cannot read) and its issues,
+    computed as ``aiterms.dataset.annotate.run`` does with one worker. Text rows marked allowed or constrained
+    must stand for valid records (the record is built again from the row and validated)."""
+    from aiterms.dataset import manifest as M
+    from aiterms.dataset._codes import MANIFEST_ROW_INVALID, dataset_issue
+
+    w = _fresh_worker()
+    out = io.BytesIO()
+    issues: list[Any] = []
+    if fmt == M.JSONL:
+        reader_issues: list[Any] = []
+        for block in M.iter_jsonl_blocks(io.BytesIO(data), issues=reader_issues):
+            chunk, st = w.jsonl_block(block.first_line, block.data)
+            out.write(chunk)
+            issues.extend(st.issues)
+        return out.getvalue(), issues + reader_issues
+    try:
+        rows = M.TextRows(io.BytesIO(data), fmt, w.opts.columns, name=f"manifest.{fmt}")
+    except M.ManifestError as exc:  # the command exits 2 with this issue and writes no output
+        return None, [exc.issue]
+    writer = M.TextWriter(out, fmt, rows.delimiter, rows.header, annotate=True, width=rows.width)
+    validate = importlib.import_module("aiterms.validation")
+    for batch in rows.batches():
+        entries, st = w.rows(batch.first_line, batch.rows)
+        for row, raw, line, e in zip(batch.rows, batch.raw, batch.lines, entries, strict=True):
+            if row is None:
+                issues.append(dataset_issue(MANIFEST_ROW_INVALID, rows.row_problem(raw), line=line))
+            elif e.outcome in PERMISSIVE:
+                record, _keys = w.record_of_row(row, w.opts.columns, line)
+                if not validate.check(record).valid:
+                    raise FailClosed(f"annotate marked row {line} {e.outcome!r}, but its record has errors: "
+                                     f"{json.dumps(record)[:300]}")
+            writer.write_row(raw, (e.outcome, M.OBLIGATION_SEPARATOR.join(e.obligations), e.reason))
+        issues.extend(st.issues)
+    writer.close()
+    return out.getvalue(), issues
+
+
+def _scratch() -> Any:
+    """A temporary directory for one command-line run, in memory when the system has a tmpfs (the command fsyncs
+    its output). One per run: libFuzzer ends the process without running exit handlers."""
+    import tempfile
+
+    shm = Path("/dev/shm")
+    return tempfile.TemporaryDirectory(prefix="aiterms-fuzz-",
+                                       dir=shm if shm.is_dir() and os.access(shm, os.W_OK) else None)
+
+
+@cache
+def _cli_parser() -> Any:
+    from aiterms.cli import build_parser
+
+    return build_parser()
+
+
+def _annotate_cli(fmt: str, data: bytes) -> bytes | None:
+    """``aiterms annotate`` itself on ``data`` in a file: its output file (None when it wrote none). It exits 0, 1
+    or 2 and prints no traceback. The argument parser is built once; the rest is what ``aiterms.cli.run`` does."""
+    from aiterms.cli import IO
+
+    with _scratch() as tmp:
+        src, out = Path(tmp) / f"manifest.{fmt}", Path(tmp) / f"out.{fmt}"
+        src.write_bytes(data)
+        err = io.StringIO()
+        args = _cli_parser().parse_args(["annotate", str(src), *ANNOTATE_ARGS, "-q", "-o", str(out),
+                                         "--input-format", fmt])
+        code = args.func(args, IO(io.StringIO(), err, io.StringIO("")))
+        if code not in (0, 1, 2):
+            raise AssertionError(f"annotate exited {code}: {err.getvalue()[-500:]}")
+        if "Traceback" in err.getvalue():
+            raise AssertionError(f"annotate printed a traceback: {err.getvalue()[-800:]}")
+        return out.read_bytes() if out.exists() else None
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """The lines of JSON Lines text: they end at a newline only (a carriage return inside a line is whitespace)."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+def _check_annotated_jsonl(output: bytes, data: bytes) -> None:
+    """annotate wrote one line per input line; each that is not blank is a JSON object; one marked allowed or
+    constrained is a valid record. A line annotate could not add its fields to is wrapped (``aiterms_line``): a
+    permission on it is right only if the input line was a valid record, and then the record itself belongs in the
+    output (a separate problem, ``annotate-wrapped-record``)."""
+    validate = importlib.import_module("aiterms.validation")
+    written, read = _lines(output), _lines(data)
+    if len(written) != len(read):
+        raise Invariant(f"annotate wrote {len(written)} lines for {len(read)} input lines", "annotate-output")
+    for n, (line, raw) in enumerate(zip(written, read, strict=True), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except RecursionError:
+            continue  # nested too deeply for this check's own parser; annotate passed it through
+        except ValueError:
+            raise Invariant(f"annotate wrote line {n} that is not JSON: {line[:200]!r}", "annotate-output") from None
+        if not isinstance(row, dict):
+            raise Invariant(f"annotate wrote line {n} that is not an object", "annotate-output")
+        outcome = row.pop("aiterms_outcome", None)
+        row.pop("aiterms_obligations", None)
+        row.pop("aiterms_reason", None)
+        if outcome not in PERMISSIVE:
+            continue
+        if set(row) == {"aiterms_line"}:
+            if all(r.valid for r in validate.check_text(raw, name="line.jsonl")):
+                raise Invariant(f"annotate marked line {n} {outcome!r} and wrote the record as text (aiterms_line): "
+                                f"{raw[:120]!r}", "annotate-wrapped-record")
+            raise FailClosed(f"annotate marked line {n} {outcome!r}, but it is not a valid record: {raw[:200]!r}")
+        if not validate.check(row).valid:
+            raise FailClosed(f"annotate marked line {n} {outcome!r}, but the record has errors")
 
 
 def run_containers(mod: Any, data: bytes, name: str) -> Outcome:
@@ -563,10 +716,47 @@ def _records() -> list[tuple[str, bytes]]:
     return _examples() + _conformance_documents()[:40]
 
 
+JSONL_SEED_LINES = 5
+
+
 def _jsonl_seeds() -> list[tuple[str, bytes]]:
+    """The records as JSON Lines files of a few lines each, and each record as a file of one line.
+
+    Not one file of all records: the fuzzer mutates a line or two of an input and validates (or annotates) all its
+    lines again, and libFuzzer grows its inputs to the longest seed; small seeds keep each input a few lines long.
+    """
     lines = [json.dumps(json.loads(d)) for _n, d in _records()]
-    return [("records.jsonl", ("\n".join(lines) + "\n").encode()), ("one.jsonl", (lines[0] + "\n").encode())] \
-        if lines else []
+    chunks = [lines[i:i + JSONL_SEED_LINES] for i in range(0, len(lines), JSONL_SEED_LINES)]
+    return [*((f"records-{i:02d}.jsonl", ("\n".join(c) + "\n").encode()) for i, c in enumerate(chunks)),
+            *((f"record-{i:02d}.jsonl", (line + "\n").encode()) for i, line in enumerate(lines))]
+
+
+#: The columns of the Openverse catalog's TSV output (openverse-catalog/example_output, which has no header row),
+#: named as annotate finds them (photo_id, page_url, url, license, tags).
+OPENVERSE_COLUMNS = ("photo_id", "page_url", "url", "thumbnail_url", "width", "height", "filesize", "license",
+                     "license_version", "creator", "creator_url", "title", "meta_data", "tags", "watermarked",
+                     "provider", "source")
+MANIFEST_SEED_ROWS = 3
+
+
+def _manifest_seeds(fmt: str) -> list[tuple[str, bytes]]:
+    """The Openverse example rows under a header row, a few rows a file, as TSV or CSV: without a header annotate
+    reads the first row as one and finds none of its columns (the corpus files themselves are seeds for that)."""
+    import csv
+
+    rows = []
+    for p in sorted((CORPUS / "openverse-catalog" / "example_output").glob("*.tsv")):
+        rows += [line.split("\t") for line in p.read_text("utf-8", "replace").splitlines() if line.strip()]
+    out = []
+    for i in range(0, len(rows), MANIFEST_SEED_ROWS):
+        chunk = [OPENVERSE_COLUMNS, *rows[i:i + MANIFEST_SEED_ROWS]]
+        text = io.StringIO()
+        if fmt == "tsv":
+            text.write("".join("\t".join(r) + "\n" for r in chunk))
+        else:
+            csv.writer(text, lineterminator="\n").writerows(chunk)
+        out.append((f"openverse-{i // MANIFEST_SEED_ROWS:02d}.{fmt}", text.getvalue().encode()))
+    return out
 
 
 def _graph_seeds(fmt: str) -> list[tuple[str, bytes]]:
@@ -585,6 +775,16 @@ def _graph_seeds(fmt: str) -> list[tuple[str, bytes]]:
         out.append((name.replace(".json", ".jsonld" if fmt == "jsonld" else ".ttl"),
                     text.encode() if isinstance(text, str) else text))
     return out
+
+
+#: ``-max_len`` of the targets that read signed assets with c2pa-python. The reader spends milliseconds on each
+#: manifest it verifies (certificate chains, timestamps, identity assertions), and most mutants of the corpus's
+#: signed JPEGs (130-250 KB, with manifests of 45-190 KB) keep their manifests: at full length they would make
+#: most inputs that slow. The small signed seeds (seeds._signed_seeds) hold whole, valid manifests; cut at 64 KiB,
+#: C.jpg and C_with_CAWG_data.jpg keep theirs (without all of their image data, so the hard binding fails) and
+#: the two largest are cut inside theirs. The bounded tests read every seed whole; ``-max_len=262144`` on the
+#: command line does too.
+SIGNED_MAX_LEN = 64 * 1024
 
 
 def _i(family: str) -> str:
@@ -607,13 +807,15 @@ TARGETS: tuple[Target, ...] = (
            builtin=(("plus.xmp", XMP_PLUS), ("plus-element.xmp", XMP_PLUS_ELEMENT), ("allowed.xmp", XMP_ALLOWED)),
            flip_safe=True, default_name="photo.xmp", tokens=_rich_seed_tokens(), oversize=_pad_xmp),
     Target("image", _i("image"), run_importer, ("sinfin-folio/metadata_test_images/*", "c2pa-rs/*.jpg"),
-           extra_seeds=_image_seeds, flip_safe=True, default_name="photo.jpg", tokens=_rich_seed_tokens()),
+           extra_seeds=lambda: _image_seeds() + _c2pa_seeds(), flip_safe=True, default_name="photo.jpg",
+           tokens=_rich_seed_tokens(), max_len=SIGNED_MAX_LEN),
     Target("containers", _i("containers"), run_containers, ("sinfin-folio/metadata_test_images/*", "c2pa-rs/*.jpg"),
            extra_seeds=_image_seeds, default_name="photo.jpg", tokens=_rich_seed_tokens()),
     Target("embed", "aiterms.embedding", run_embed, ("sinfin-folio/metadata_test_images/*.jpg", "c2pa-rs/C.jpg"),
            extra_seeds=_image_seeds, default_name="photo.jpg"),
     Target("c2pa", _i("c2pa"), run_importer, ("c2pa-rs/*.jpg", "c2pa-rs/*.json"),
-           builtin=(("manifest.json", C2PA_JSON),), flip_safe=True, default_name="manifest.json"),
+           builtin=(("manifest.json", C2PA_JSON),), extra_seeds=_c2pa_seeds, flip_safe=True,
+           default_name="manifest.json", max_len=SIGNED_MAX_LEN),
     Target("robots", _i("robots"), run_importer,
            ("**/*robots.txt",), builtin=(("robots.txt", ROBOTS_PROHIBIT), ("mixed-robots.txt", ROBOTS_MIXED)),
            default_name="robots.txt", prohibiting=("robots.txt",), oversize=_pad_robots),
@@ -656,9 +858,11 @@ TARGETS: tuple[Target, ...] = (
     Target("dataset-jsonl", "aiterms.cli._annotate", _run_annotate("jsonl"), (), builtin=(
         ("prohibit.jsonl", JSONL_PROHIBIT),), extra_seeds=_jsonl_seeds, default_name="manifest.jsonl"),
     Target("dataset-csv", "aiterms.cli._annotate", _run_annotate("csv"), ("openverse-catalog/example_output/*.tsv",),
-           builtin=(("photos.csv", FLICKR_TSV.replace(b"\t", b",")),), default_name="manifest.csv"),
+           builtin=(("photos.csv", FLICKR_TSV.replace(b"\t", b",")),), extra_seeds=lambda: _manifest_seeds("csv"),
+           default_name="manifest.csv"),
     Target("dataset-tsv", "aiterms.cli._annotate", _run_annotate("tsv"), ("openverse-catalog/example_output/*.tsv",),
-           builtin=(("photos.tsv", FLICKR_TSV),), default_name="manifest.tsv"),
+           builtin=(("photos.tsv", FLICKR_TSV),), extra_seeds=lambda: _manifest_seeds("tsv"),
+           default_name="manifest.tsv"),
     Target("cclicense", _i("cclicense"), run_importer, (),
            builtin=(("license.txt", b"https://creativecommons.org/licenses/by-nc/4.0/\n"),),
            default_name="license.txt"),

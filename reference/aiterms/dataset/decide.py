@@ -395,6 +395,9 @@ class Worker:
                 st.invalid += 1
             if body[-1:] != b"}":
                 body = body.rstrip()
+            if body[:1] != b"{" and e.reason != INVALID:
+                # a record after a byte order mark or blanks: write the record itself, never wrapped as text
+                body = body.removeprefix(b"\xef\xbb\xbf").lstrip()
             if not body:
                 body = line if keep is not None else b""
             if keep is None:

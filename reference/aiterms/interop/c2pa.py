@@ -133,7 +133,10 @@ def import_asset(data: bytes, *, source_name: str, url: str | None = None, obser
     except ImportError:
         return ImportResult(record, (_issue("c2pa-reader-unavailable", "c2pa-python is not installed "
                                             "(pip install 'aiterms[c2pa]'); the manifest was not read"),))
-    settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
+    # No network, ever (spec/security.md#req-no-network): no remote manifests, no OCSP, and no host at all for
+    # anything else c2pa-rs might resolve (identity credentials name web hosts: without this it looks them up).
+    settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
+                                "core": {"allowed_network_hosts": []}}
     if trust_anchors:
         settings["trust"] = {"user_anchors": trust_anchors}
         settings["verify"]["verify_trust"] = True

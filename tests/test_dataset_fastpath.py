@@ -343,3 +343,22 @@ def test_constraint_values_are_not_confused() -> None:
     q = _query("ai-training", "research")
     got = _through_worker([rec("research"), rec("commercial"), rec("research")], q)
     assert [g[0] for g in got] == ["allowed", "unspecified", "allowed"]
+
+
+def test_invalid_utf8_inside_raw_rules_is_never_answered_from_the_cache() -> None:
+    """Found by fuzzing (dataset-jsonl/invalid-utf8-in-rules-raw.bin): with a member given twice, the later value
+    wins and msgspec skips the earlier one without reading it as UTF-8, so a record whose only fault is a bad byte
+    there used to be signed -- and to get the cached answer of a valid record with the same policy. It must take
+    the full path (not UTF-8: an invalid record)."""
+    good = {"@context": "https://w3id.org/aiterms/context/v1.jsonld", "type": "ImageRecord",
+            "declarations": [{"declaredBy": {"role": "rights-holder"},
+                              "rules": [{"effect": "permit", "use": "ai-training", "purpose": ["research"]}]}]}
+    line = json.dumps(good).encode()
+    bad = line.replace(b'"rules"', b'"rules": [{"e\x8bfect": "prohibit"}], "rules"', 1)
+    assert bad != line
+    worker = Worker(Options(query=Query(use="cv-training", purpose="research", at="2026-06-01")))
+    out, _st = worker.jsonl_block(1, line + b"\n" + bad + b"\n")
+    first, second = (json.loads(x.decode("utf-8", "replace")) for x in out.splitlines())
+    assert first["aiterms_outcome"] == "allowed"
+    assert second["aiterms_outcome"] == "unspecified"
+    assert second["aiterms_reason"] == "invalid-record"

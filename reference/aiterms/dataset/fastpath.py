@@ -315,7 +315,9 @@ class Signer:
         decode = self.decoder.decode
         recs: list[Any] = []
         for line in lines:
-            if len(line) > MAX_SIGNED_LINE:
+            if len(line) > MAX_SIGNED_LINE or (not line.isascii() and not _is_utf8(line)):
+                # msgspec does not look inside the parts it keeps raw (rules, consent): a line that is not UTF-8
+                # as a whole goes the full path, which reports it
                 recs.append(None)
                 continue
             try:
@@ -707,6 +709,14 @@ class Signer:
                         return True
                 earlier.append((r.effect, order))
         return False
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _use_of(statement: tuple[Any, ...]) -> str:

@@ -1,7 +1,7 @@
 """Validator throughput: records per second validating canonical records from JSON Lines on one core.
 
 ``python -m aiterms.bench.validate_bench [-n 100000] [--seed 1] [--file records.jsonl] [--engine fast|reference]
-[--format text|json]``
+[--repeat 3] [--format text|json]``
 
 Generates ``n`` synthetic canonical records (``aiterms.bench.synth``, about 1 KB each, realistic Flickr-style
 records with tags, licenses and declarations) into a temporary JSON Lines file, or reads ``--file``, then times
@@ -9,7 +9,8 @@ records with tags, licenses and declarations) into a temporary JSON Lines file, 
 installed, jsonschema for records it rejects) and the meaning layer, with a report per line. The target is
 >= 50,000 records/s (issue 3); the pure-Python jsonschema engine alone does about 3,500/s.
 
-Not a timed test: ``make bench`` runs it and the README records the figure.
+The fastest of ``--repeat`` passes counts (the machine may be shared; every pass is reported). Not a timed test:
+``make bench`` runs it and the README records the figure.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--file", help="validate this JSON Lines file instead of generating one")
     p.add_argument("--engine", choices=("fast", "reference"), default="fast")
+    p.add_argument("--repeat", type=int, default=3, help="timed passes; the fastest counts (default 3)")
     p.add_argument("--format", choices=("text", "json"), default="text")
     args = p.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
@@ -143,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(line)
         path = tmp
     try:
-        result = run(path, engine=args.engine)
+        runs = [run(path, engine=args.engine) for _ in range(max(1, args.repeat))]
+        result = max(runs, key=lambda r: r["records_per_cpu_second"])
+        result["passes_records_per_second"] = [r["records_per_second"] for r in runs]
     finally:
         if tmp:
             os.unlink(tmp)

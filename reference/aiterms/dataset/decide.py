@@ -401,9 +401,9 @@ class Worker:
             if not body:
                 body = line if keep is not None else b""
             if keep is None:
-                if len(body) > 2 and body[-1:] == b"}" and body[:1] == b"{":
+                if len(body) > 2 and body[-1:] == b"}" and body[:1] == b"{" and body[1:-1].strip():
                     append(body[:-1] + e.suffix)
-                elif body == b"{}":
+                elif body[:1] == b"{" and body[-1:] == b"}":  # an empty object, blanks inside or not
                     append(b"{" + e.suffix[1:])
                 else:  # not a JSON object: the annotations and the line as it was
                     append(b'{"aiterms_line":' + orjson.dumps(line.decode("utf-8", "replace")) + e.suffix)

@@ -324,3 +324,29 @@ def avif(xmp: bytes | None = None, *, idat: bool = False) -> bytes:
     meta = build(xmp_off, mdat_start)
     payload = image_data + (b"" if idat or xmp is None else xmp)
     return ftyp + meta + _box(b"mdat", payload)
+
+
+def tiny_jpeg() -> bytes:
+    """A valid 8x8 grey baseline JPEG (one DC and one AC Huffman code, both '0')."""
+    import struct
+
+    seg = struct.pack
+    return (b"\xff\xd8" + b"\xff\xe0" + seg(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+            + b"\xff\xdb" + seg(">H", 67) + b"\x00" + b"\x01" * 64
+            + b"\xff\xc0" + seg(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
+            + b"\xff\xc4" + seg(">H", 20) + b"\x00\x01" + b"\x00" * 15 + b"\x00"
+            + b"\xff\xc4" + seg(">H", 20) + b"\x10\x01" + b"\x00" * 15 + b"\x00"
+            + b"\xff\xda" + seg(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00" + b"\x3f" + b"\xff\xd9")
+
+
+def tiny_png() -> bytes:
+    """A valid 8x8 grey RGB PNG (decodable: what a C2PA signer needs)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + b"\x80\x80\x80" * 8 for _ in range(8))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))

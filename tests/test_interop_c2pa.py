@@ -11,8 +11,6 @@ import datetime
 import io
 import json
 import re
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import _imagebuild
 from aiterms.interop import c2pa as cc
 from aiterms.interop._rules import known_uses
 
@@ -311,26 +310,6 @@ def test_export_lossy_parts_are_warnings() -> None:
 # Signing round trip through real C2PA (c2pa-python + a generated test certificate)
 
 
-def _jpeg() -> bytes:
-    """A valid 8x8 grey baseline JPEG (one DC and one AC Huffman code, both '0')."""
-    seg = struct.pack
-    return (b"\xff\xd8" + b"\xff\xe0" + seg(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-            + b"\xff\xdb" + seg(">H", 67) + b"\x00" + b"\x01" * 64
-            + b"\xff\xc0" + seg(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
-            + b"\xff\xc4" + seg(">H", 20) + b"\x00\x01" + b"\x00" * 15 + b"\x00"
-            + b"\xff\xc4" + seg(">H", 20) + b"\x10\x01" + b"\x00" * 15 + b"\x00"
-            + b"\xff\xda" + seg(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00" + b"\x3f" + b"\xff\xd9")
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    raw = b"".join(b"\x00" + b"\x80\x80\x80" * 8 for _ in range(8))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 @pytest.fixture(scope="module")
 def signer_material() -> tuple[bytes, bytes, str]:
     """(certificate chain PEM, private key PEM, root PEM): an ES256 leaf signed by a throwaway root."""
@@ -393,7 +372,8 @@ RECORD = {"declarations": [{"declaredBy": {"role": "rights-holder"}, "rules": [
     {"effect": "prohibit", "use": "data-mining"}]}]}
 
 
-@pytest.mark.parametrize(("make", "mime"), [(_jpeg, "image/jpeg"), (_png, "image/png")])
+@pytest.mark.parametrize(("make", "mime"), [(_imagebuild.tiny_jpeg, "image/jpeg"),
+                                           (_imagebuild.tiny_png, "image/png")])
 def test_sign_and_read_back(signer_material: tuple[bytes, bytes, str], make: Any, mime: str) -> None:
     exported = cc.export(RECORD)
     signed = _sign(exported.data, make(), mime, signer_material)
@@ -416,7 +396,7 @@ def test_cli_trust_anchors(signer_material: tuple[bytes, bytes, str], tmp_path: 
     from aiterms.cli import run
 
     image = tmp_path / "signed.jpg"
-    image.write_bytes(_sign(cc.export(RECORD).data, _jpeg(), "image/jpeg", signer_material))
+    image.write_bytes(_sign(cc.export(RECORD).data, _imagebuild.tiny_jpeg(), "image/jpeg", signer_material))
     anchors = tmp_path / "root.pem"
     anchors.write_text(signer_material[2])
 
@@ -455,7 +435,7 @@ def test_cli_trust_anchors(signer_material: tuple[bytes, bytes, str], tmp_path: 
 
 
 def test_tampered_signed_asset_gives_no_rules(signer_material: tuple[bytes, bytes, str]) -> None:
-    signed = _sign(cc.export(RECORD).data, _jpeg(), "image/jpeg", signer_material)
+    signed = _sign(cc.export(RECORD).data, _imagebuild.tiny_jpeg(), "image/jpeg", signer_material)
     at = signed.find(b"notAllowed")
     assert at > 0
     tampered = signed[:at] + b"allowedXYZ" + signed[at + 10:]  # the reader still returns this content
@@ -479,7 +459,7 @@ _SIGNED: dict[str, bytes] = {}
 
 def _signed_cache(material: tuple[bytes, bytes, str]) -> bytes:
     if "jpeg" not in _SIGNED:
-        _SIGNED["jpeg"] = _sign(cc.export(RECORD).data, _jpeg(), "image/jpeg", material)
+        _SIGNED["jpeg"] = _sign(cc.export(RECORD).data, _imagebuild.tiny_jpeg(), "image/jpeg", material)
     return _SIGNED["jpeg"]
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import _imagebuild
+
 
 def _pad_json(seed: bytes) -> bytes:
     return seed + b" " * (16 * 1024 * 1024 + 1 - len(seed))
@@ -147,31 +149,6 @@ def _rich_seed_tokens() -> tuple[bytes, ...]:
 # chains, timestamps, identity assertions) that take the reader milliseconds each; these take a fraction of that.
 
 
-def _tiny_jpeg() -> bytes:
-    """A valid 8x8 grey baseline JPEG (one DC and one AC Huffman code, both '0')."""
-    import struct
-
-    seg = struct.pack
-    return (b"\xff\xd8" + b"\xff\xe0" + seg(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-            + b"\xff\xdb" + seg(">H", 67) + b"\x00" + b"\x01" * 64
-            + b"\xff\xc0" + seg(">HBHHB", 11, 8, 8, 8, 1) + b"\x01\x11\x00"
-            + b"\xff\xc4" + seg(">H", 20) + b"\x00\x01" + b"\x00" * 15 + b"\x00"
-            + b"\xff\xc4" + seg(">H", 20) + b"\x10\x01" + b"\x00" * 15 + b"\x00"
-            + b"\xff\xda" + seg(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00" + b"\x3f" + b"\xff\xd9")
-
-
-def _tiny_png() -> bytes:
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + b"\x80\x80\x80" * 8 for _ in range(8))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 def _signer_material() -> tuple[bytes, bytes]:
     """(certificate chain PEM, private key PEM): an Ed25519 leaf for document signing under a throwaway root,
     valid 2025-2100 (no clock makes the seeds expire). Keys are derived from fixed bytes: nothing secret."""
@@ -265,7 +242,7 @@ def _signed_seeds() -> tuple[tuple[str, bytes], ...]:
     found = {}
     for name, mime, entries in SIGNED_SEEDS:
         signed = sign({"title": name, "assertions": [created, *_training_mining(entries)]}, mime,
-                      _tiny_jpeg() if mime == "image/jpeg" else _tiny_png())
+                      _imagebuild.tiny_jpeg() if mime == "image/jpeg" else _imagebuild.tiny_png())
         if signed is not None:
             found[name] = signed
     if "signed-prohibit.jpg" in found:

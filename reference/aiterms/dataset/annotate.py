@@ -9,6 +9,7 @@ its own read-only SQLite connection.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -22,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO, Any, TextIO, TypeVar
 
+from aiterms.dataset import kernel
 from aiterms.dataset import manifest as M
 from aiterms.dataset.decide import Options, Stats, Worker
 from aiterms.dataset.progress import Progress
@@ -120,6 +122,34 @@ def _ordered(tasks: Iterator[Any], fn: Callable[[Any], T], workers: int, opts: O
             yield window.popleft().get()
 
 
+def _ordered_threads(tasks: Iterator[tuple[int, bytes]], workers: int,
+                     opts: Options) -> Iterator[tuple[bytes, Stats]]:
+    """JSON Lines blocks answered by ``workers`` threads of one worker, results in task order: each thread runs a
+    compiled kernel of its own, without the GIL (spec/dataset.md#fast-path-key), and the lines a kernel cannot
+    answer take the worker's Python path one thread at a time. No process is started and nothing is copied
+    between processes."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    worker = Worker(opts)
+    was = gc.isenabled()
+    gc.disable()  # records hold no reference cycles; the collector would only rescan them
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="aiterms-kernel") as pool:
+            window: deque[Future[tuple[bytes, Stats]]] = deque()
+            limit = workers * IN_FLIGHT_PER_WORKER
+            for first, data in tasks:
+                window.append(pool.submit(worker.jsonl_block, first, data))
+                if len(window) >= limit:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+    finally:
+        if was:
+            gc.enable()
+        if worker.store is not None:
+            worker.store.close()
+
+
 def _close_worker() -> None:
     global _WORKER  # noqa: PLW0603
     if _WORKER is not None and _WORKER.store is not None:
@@ -155,6 +185,41 @@ def _prefetch(it: Iterator[T], size: int = 4) -> Iterator[T]:
 class _Raised:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
+
+
+class _Writer:
+    """Writes blocks in a thread of its own, a few behind (a write releases the GIL, so writing the output overlaps
+    answering the next blocks). :meth:`close` waits for the last block and raises what writing raised."""
+
+    def __init__(self, stream: IO[bytes], size: int = 4) -> None:
+        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=size)
+        self._error: BaseException | None = None
+        self._stream = stream
+        self._thread = threading.Thread(target=self._run, daemon=True, name="aiterms-writer")
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            data = self._q.get()
+            if data is None:
+                return
+            if self._error is None:
+                try:
+                    self._stream.write(data)
+                except BaseException as exc:  # kept for close(): the writer thread itself must not die silently
+                    self._error = exc
+
+    def write(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(data)
+
+    def close(self, *, check: bool = True) -> None:
+        """Wait for the writes; raise what writing raised (unless ``check`` is false: the run failed already)."""
+        self._q.put(None)
+        self._thread.join()
+        if check and self._error is not None:
+            raise self._error
 
 
 def _context_for(fmt: str) -> str:
@@ -273,13 +338,22 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
                 sizes.append(b.raw_bytes)
                 yield (b.first_line, b.data)
 
-        write = out.write
-        for data, st in _ordered(tasks(), _jsonl_task, cfg.workers, opts, _context_for(M.JSONL)):
-            if data:
-                write(data)
-            st.issues = _issue_prefix(cfg, path, st.issues)
-            merged.merge(st, opts.max_issues)
-            progress.update(st.rows, sizes.popleft() if sizes else 0)
+        if cfg.workers > 1 and kernel.available() and not opts.store:
+            answers = _ordered_threads(tasks(), cfg.workers, opts)
+        else:
+            answers = _ordered(tasks(), _jsonl_task, cfg.workers, opts, _context_for(M.JSONL))
+        writer = _Writer(out)
+        done = False
+        try:
+            for data, st in answers:
+                if data:
+                    writer.write(data)
+                st.issues = _issue_prefix(cfg, path, st.issues)
+                merged.merge(st, opts.max_issues)
+                progress.update(st.rows, sizes.popleft() if sizes else 0)
+            done = True
+        finally:
+            writer.close(check=done)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()

@@ -188,6 +188,11 @@ class Worker:
         self._labels: dict[str | None, str] = {}
         self.stats = Stats()
         self._touched: list[Entry] = []
+        from aiterms.dataset import kernel
+
+        # The compiled kernel answers repeated record keys (spec/dataset.md#fast-path-key); a store join
+        # rewrites lines first, so it keeps the Python path.
+        self.kernel = kernel.KernelRunner(self) if kernel.available() and self.store is None else None
 
     # -- entries ---------------------------------------------------------------------------------------------
 
@@ -331,6 +336,8 @@ class Worker:
 
     def jsonl_block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
         """req-annotate: annotate (or filter) one block of whole JSON lines; returns the output bytes."""
+        if self.kernel is not None:
+            return self.kernel.block(first_line, block)
         was = gc.isenabled()
         gc.disable()  # records hold no reference cycles; the collector would only rescan them
         try:

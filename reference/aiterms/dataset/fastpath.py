@@ -431,17 +431,25 @@ class Signer:
         for raw in tags:
             got = self._tag_class.get(raw)
             if got is None:
-                if len(self._tag_class) > _MEMO_LIMIT:
-                    self._tag_class.clear()
-                    self._tags_interesting.clear()
-                m = self.registry.lookup(raw)
-                got = m.entry.id if m.entry is not None and self._relevant_tags.get(m.entry.id, True) else 0
-                self._tag_class[raw] = got
-                if got != 0:
-                    self._tags_interesting.add(raw)
+                got = self.tag_class(raw)
             if got != 0:
                 found.add(str(got))
         return tuple(sorted(found))
+
+    def tag_class(self, raw: str) -> Any:
+        """The class of a raw tag in signatures: the id of the registered tag it matches when that tag's rules can
+        matter for the query, else 0 (a tag that does not act on this query)."""
+        got = self._tag_class.get(raw)
+        if got is None:
+            if len(self._tag_class) > _MEMO_LIMIT:
+                self._tag_class.clear()
+                self._tags_interesting.clear()
+            m = self.registry.lookup(raw)
+            got = m.entry.id if m.entry is not None and self._relevant_tags.get(m.entry.id, True) else 0
+            self._tag_class[raw] = got
+            if got != 0:
+                self._tags_interesting.add(raw)
+        return got
 
     def _declarations(self, decls: Sequence[Any], owner: str | None, b: _Batch,
                       line: bytes) -> tuple[Any, ...] | None:

@@ -1,0 +1,366 @@
+"""The compiled kernel in front of the Python fast path (spec/dataset.md#fast-path-key).
+
+:mod:`aiterms.dataset._kernel` (C, built with the package when a compiler is present) computes a *record key* per
+JSON line: the line with what cannot change the decision checked and dropped, and what the resolver only compares
+replaced by tokens that keep every comparison (party numbers, date ranks, tag classes). The key is finer than the
+Python signer's policy signature, so the first line of each key is answered the Python way (strict check,
+signature, cached reference decision) and the answer is stored under the key; every later line with that key is
+answered inside the kernel, without the GIL, with no Python object made for it.
+
+Lines the kernel does not take (any form it does not read, records that are invalid or that the Python path does not
+sign) go the Python way every time, exactly as without the kernel. Without the compiled module, or with
+``AITERMS_KERNEL=0`` in the environment, annotate runs the Python path only: the answers are the same, only slower.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from aiterms.dataset.decide import Stats, Worker
+    from aiterms.dataset.fastpath import Entry
+
+try:
+    from aiterms.dataset import _kernel
+except ImportError:  # no compiler when the package was installed: the Python path alone
+    _kernel = None  # type: ignore[assignment]
+
+#: Most distinct answers one kernel holds (outcome, obligations, reason, signal, license, keep); past it, new
+#: answers take the Python path.
+MAX_ENTRIES = 100_000
+MAX_CLASSES = 200_000  # tags, declaration bodies and groups remembered (then forgotten and worked out anew)
+MAX_KEYS = 200_000  # record keys remembered for other threads' kernels
+LEARN_LIMIT = 64  # declaration bodies learned for one line before it goes the Python way
+_ALL = (1 << 64) - 1
+_LEARN = (_kernel.BODY, _kernel.GROUP) if _kernel is not None else ()
+_ALONE = b'{"@context":"https://w3id.org/aiterms/context/v1.jsonld","type":"ImageRecord","declarations":['
+
+
+def _split_license(key: bytes) -> tuple[bytes, str | None]:
+    """A record key without its license, and the license (the kernel ends a key with the license IRI, checked, then
+    its length as 4 bytes, 0xFFFFFFFF for none)."""
+    n = int.from_bytes(key[-4:], "little")
+    if n == 0xFFFFFFFF:
+        return key[:-4], None
+    return key[:-4 - n], key[-4 - n:-4].decode("ascii")
+
+
+def available() -> bool:
+    """Whether the compiled kernel is built and not switched off (``AITERMS_KERNEL=0``)."""
+    return _kernel is not None and os.environ.get("AITERMS_KERNEL", "1") != "0"
+
+
+class _Here:
+    """One thread's kernel, and how many of the shared answers it has been given."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+        self.entries = 0
+
+
+class KernelRunner:
+    """The kernels of one worker: answer blocks of JSON lines, each thread with a kernel of its own (a kernel runs
+    without the GIL), and hand the lines they cannot answer to the worker's Python path
+    (:meth:`Worker._jsonl_lines`), one thread at a time. What one thread learns (tag classes, declaration body and
+    group classes, record keys and their answers) is kept here and given to the other threads' kernels when they
+    meet it, so each thing is worked out once."""
+
+    def __init__(self, worker: Worker) -> None:
+        assert _kernel is not None
+        self.worker = worker
+        signer = worker.signer
+        self._local = threading.local()
+        # The Python side (the worker's signer, cache, resolver and statistics, and the maps below) is used by one
+        # thread at a time.
+        self.lock = threading.RLock()
+        self._index: dict[tuple[Any, ...], int] = {}
+        self._entries: list[tuple[bytes, bool]] = []  # index -> (suffix, keep)
+        self._labels: list[tuple[tuple[str, str, str, str], bool]] = []
+        self._tag_codes: dict[Any, int] = {}
+        self._tags: dict[bytes, int] = {}  # raw tag -> code
+        self._bodies: dict[bytes, tuple[int, int, int, int]] = {}  # body -> reduced, exact, permits, prohibits
+        self._groups: dict[bytes, int] = {}
+        self._keys: dict[bytes, int] = {}  # record key -> entry index (-1: the Python path)
+        self._bases: dict[bytes, Entry] = {}  # record key without its license -> an answer no license changes
+        # Class numbers are never reused (a record key made with a number keeps meaning what it meant), so these
+        # maps may be emptied when they grow; the counter goes on.
+        self._reduced: dict[Any, int] = {}
+        self._exact: dict[bytes, int] = {}
+        self._meaning: dict[int, Any] = {}  # reduced class -> what it stands for (the signer's declarations part)
+        self._next = 1
+        uses = sorted(signer.relevant | set(signer._ancestors))
+        self._use_bits = {u: 1 << i for i, u in enumerate(uses)} if len(uses) < 64 else {}
+
+    def _here(self) -> _Here:
+        here: _Here | None = getattr(self._local, "here", None)
+        if here is None:
+            assert _kernel is not None
+            w = self.worker
+            here = self._local.here = _Here(_kernel.Kernel(
+                w.signer.at_key, biometric=w.signer.biometric, filter=w.keep is not None,
+                annotate_kept=w.opts.annotate_filtered))
+        return here
+
+    def block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
+        """req-annotate: the output of one block of whole JSON lines, and its statistics."""
+        from aiterms.dataset.decide import Stats
+
+        here = self._here()
+        k = here.kernel
+        w = self.worker
+        st = Stats()
+        out: list[bytes] = []
+        # Lines the kernel does not take are answered in runs, in one call of the Python path per run (its checks
+        # work on batches), before the kernel's output for the lines after them.
+        pending: list[bytes] = []
+        pending_first = 0
+
+        def flush() -> None:
+            if pending:
+                with self.lock:
+                    w.stats = st
+                    got = w._jsonl_lines(pending_first, pending)
+                    w.flush()
+                if got:
+                    out.append(got)
+                pending.clear()
+
+        pos = 0
+        lineno = first_line
+        learned_at = -1
+        learned = 0
+        end = len(block)
+        while pos < end:
+            data, pos, status, key, hits = k.run(block, pos)
+            if hits or data:
+                flush()
+                if data:
+                    out.append(data)
+                lineno += hits
+                st.rows += hits
+                st.signed += hits
+            if status == _kernel.END:
+                break
+            nl = block.find(b"\n", pos)
+            stop = end if nl < 0 else nl
+            line = block[pos:stop]
+            if status in _LEARN and key is not None and learned < LEARN_LIMIT:
+                if status == _kernel.BODY:
+                    self._give_body(k, key)
+                else:
+                    self._give_group(k, key)
+                learned += 1
+                continue  # the same line again, now that this declaration body or group is known
+            if status == _kernel.TAG and learned_at != pos and self._give_tags(k, line):
+                learned_at = pos
+                continue  # the same line again, now that its tags are known
+            if status == _kernel.MISS and key is not None:
+                idx = self._keys.get(key)
+                if idx is None:
+                    with self.lock:
+                        w.stats = st
+                        idx = self._other_license(key)
+                        if idx is None:
+                            idx = self._answer_for(line, lineno, key)
+                        w.flush()
+                        if len(self._keys) >= MAX_KEYS:
+                            self._keys.clear()
+                        self._keys[key] = idx
+                self._sync_entries(here, idx)
+                k.add(key, idx)
+                if idx >= 0:
+                    continue  # the same line again: the kernel now answers it
+            if not pending:
+                pending_first = lineno
+            pending.append(line)
+            lineno += 1
+            pos = stop + 1
+            learned = 0
+        flush()
+        keep = w.keep is not None
+        for idx, n in k.take_counts():
+            label, kept = self._labels[idx]
+            st.counts[label] += n
+            if keep and kept:
+                st.kept += n
+        return b"".join(out), st
+
+    def _sync_entries(self, here: _Here, idx: int) -> None:
+        """Give a thread's kernel every answer up to ``idx`` (a kernel's answers are numbered in order)."""
+        while here.entries <= idx:
+            suffix, keep = self._entries[here.entries]
+            here.kernel.set_entry(here.entries, suffix, keep)
+            here.entries += 1
+
+    def _other_license(self, key: bytes) -> int | None:
+        """The answer for a key that differs from an answered one only by its license, when the license cannot
+        change that answer (spec/resolution.md#alg-license: a license alone never permits or prohibits, so an answer
+        worked out without it that is neither allowed nor constrained stands whatever the license); else None.
+        The kernel puts the license (checked as an IRI) at the end of the key, then its length."""
+        core, license_iri = _split_license(key)
+        base = self._bases.get(core)
+        if base is None:
+            return None
+        e = self.worker._entry(base.outcome, base.obligations, base.reason, base.signal, license_iri)
+        return self._entry_index(e)
+
+    def _answer_for(self, line: bytes, lineno: int, key: bytes) -> int:
+        """req-fast-path: the answer for a line whose key no kernel knows yet: the Python fast path's (strict
+        check, signature, cached or new reference decision), as an entry index; or -1 when that line is not one the
+        kernel may answer: not signed, or invalid (an invalid record gets a coded issue on every line, so each such
+        line goes the Python way). Called with the lock held."""
+        from aiterms.dataset.decide import INVALID
+        from aiterms.dataset.fastpath import INVALID_MARK
+
+        w = self.worker
+        sig = w.signer.sign_line(line)
+        if sig is None or sig[0] is INVALID_MARK:
+            return -1
+        e = w.cache.get(sig)
+        if e is None:
+            e = w.decide_signed(sig, line, lineno)
+            if w.cache.get(sig) is not e:  # not a reference answer for the signature (a mismatch)
+                return -1
+        if e.reason == INVALID:
+            return -1
+        base = w.cache.get(("without-license", sig[1:]))
+        if base is not None and base.license_free:
+            if len(self._bases) >= MAX_KEYS:
+                self._bases.clear()
+            self._bases[_split_license(key)[0]] = base
+        return self._entry_index(e)
+
+    def _entry_index(self, e: Entry) -> int:
+        what = (e.outcome, e.obligations, e.reason, e.signal, e.license, e.keep, e.suffix)
+        idx = self._index.get(what)
+        if idx is None:
+            if len(self._labels) >= MAX_ENTRIES:
+                return -1
+            idx = self._index[what] = len(self._labels)
+            self._entries.append((e.suffix, e.keep))
+            self._labels.append(((e.outcome, e.reason, e.signal, e.license), e.keep))
+        return idx
+
+    def _give_body(self, k: Any, body: bytes) -> None:
+        got = self._bodies.get(body)
+        if got is None:
+            with self.lock:
+                got = self._learn_body(body)
+                if len(self._bodies) >= MAX_CLASSES:
+                    self._bodies.clear()
+                self._bodies[body] = got
+        k.set_body(body, *got)
+
+    def _give_group(self, k: Any, group: bytes) -> None:
+        got = self._groups.get(group)
+        if got is None:
+            with self.lock:
+                got = self._learn_group(group)
+                if len(self._groups) >= MAX_CLASSES:
+                    self._groups.clear()
+                self._groups[group] = got
+        k.set_group(group, got)
+
+    def _give_tags(self, k: Any, line: bytes) -> bool:
+        """Give a kernel the class of every tag of a line; False when the line has no readable tags."""
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return False
+        tags = obj.get("tags") if isinstance(obj, dict) else None
+        if not isinstance(tags, list):
+            return False
+        for raw in tags:
+            if not isinstance(raw, str):
+                return False
+            try:
+                data = raw.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate from an escape: the kernel never reads escapes anyway
+                return False
+            code = self._tags.get(data)
+            if code is None:
+                with self.lock:
+                    cls = self.worker.signer.tag_class(raw)
+                    code = 0 if cls == 0 else self._tag_codes.setdefault(cls, len(self._tag_codes) + 1)
+                    if len(self._tags) >= MAX_CLASSES:
+                        self._tags.clear()
+                    self._tags[data] = code
+            k.set_tag(data, code)
+        return True
+
+    def _learn_body(self, body: bytes) -> tuple[int, int, int, int]:
+        """req-fast-path: classify a declaration body (a declaration without its id, dates, party id and name,
+        source details) for the kernel.
+
+        Its *reduced* class is what the Python signer keeps of it when its party has no other declaration: the
+        signature of a record holding only this declaration (0 when nothing of it can matter, -1 when the signer
+        does not sign it: such lines go the Python way). Its *exact* class names the body itself, for parties with
+        several declarations, which are compared with each other."""
+        from aiterms.dataset.fastpath import INVALID_MARK
+
+        sig = self.worker.signer.sign_line(_ALONE + body + b"]}")
+        if sig is None or sig[0] is INVALID_MARK:
+            reduced = -1
+        elif not sig[3]:
+            reduced = 0
+        else:
+            reduced = self._number(self._reduced, sig[3])
+            self._meaning[reduced] = sig[3]
+        exact = self._number(self._exact, body)
+        permits, prohibits = self._use_masks(body)
+        return reduced, exact, permits, prohibits
+
+    def _use_masks(self, body: bytes) -> tuple[int, int]:
+        """The uses a body's rules permit and prohibit, one bit per use of the vocabulary (any use it does not know,
+        or a body it cannot read: every bit, so the kernel compares such declarations in full)."""
+        try:
+            rules = orjson.loads(body).get("rules") or []
+            masks = [0, 0]
+            for r in rules:
+                bit = self._use_bits.get(r["use"], _ALL)
+                masks[r["effect"] != "permit"] |= bit
+        except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError):
+            return _ALL, _ALL
+        return masks[0], masks[1]
+
+    def _learn_group(self, group: bytes) -> int:
+        """req-fast-path: classify a party's kept declarations (their reduced classes, each with the rank of its
+        order date among them, 255 for none) as the Python signer does: supersession within the party
+        (spec/resolution.md#alg-supersede), then the party's statements by role, sorted. A group of one declaration
+        gets the class of that declaration alone, so both name the same thing."""
+        members_by_role: dict[str, list[tuple[Any, str, Any]]] = {}
+        for i in range(0, len(group), 5):
+            meaning = self._meaning.get(int.from_bytes(group[i:i + 4], "little", signed=True))
+            if meaning is None:  # forgotten (the maps were emptied): this group goes the Python way
+                return -1
+            when = None if group[i + 4] == 255 else group[i + 4]
+            for role, _owner, stmts in meaning:
+                members_by_role.setdefault(role, []).extend((when, sig_, r) for sig_, r in stmts)
+        ancestors = self.worker.signer._ancestors
+        out = []
+        for role, stated in members_by_role.items():
+            members = stated
+            if len({m[0] for m in stated if m[0] is not None}) > 1:
+                members = [m for m in stated if m[0] is None or not any(
+                    t[0] is not None and t[0] > m[0] and str(t[2][1]) in ancestors[str(m[2][1])] for t in stated)]
+            out.append((role, False, tuple(sorted((m[1], m[2]) for m in members))))
+        out.sort()
+        what = tuple(out)
+        cls = self._number(self._reduced, what)
+        self._meaning[cls] = what
+        return cls
+
+    def _number(self, numbers: dict[Any, int], what: Any) -> int:
+        got = numbers.get(what)
+        if got is None:
+            if len(numbers) >= MAX_CLASSES:
+                numbers.clear()
+                if numbers is self._reduced:
+                    self._meaning.clear()
+            got = numbers[what] = self._next
+            self._next += 1
+        return got

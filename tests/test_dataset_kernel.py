@@ -1,0 +1,294 @@
+"""The compiled kernel of the annotate fast path (spec/dataset.md#fast-path-key).
+
+Its promise: two lines with the same record key have the same decision, a line it cannot read takes the Python
+path, and annotate writes the same bytes and counts with it as without it. The properties below compare the kernel
+with the Python path (itself compared with the reference resolver in test_dataset_fastpath.py) line for line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aiterms.dataset import kernel as K
+from aiterms.dataset.decide import Options, Stats, Worker
+from aiterms.model import Query
+from test_dataset_fastpath import USES, _query, queries, records
+
+if K._kernel is None:
+    if os.environ.get("AITERMS_REQUIRE_KERNEL") == "1":  # set by .ci/run: CI must test the compiled kernel
+        raise RuntimeError("the C kernel (aiterms.dataset._kernel) is not built, and AITERMS_REQUIRE_KERNEL=1")
+    pytest.skip("the C kernel (aiterms.dataset._kernel) is not built (no C compiler at install time); annotate uses "
+                "the Python path", allow_module_level=True)
+
+SETTINGS = settings(max_examples=50, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+Q = _query("cv-training", "research", "research-organization", "US")
+
+
+def _worker(q: Query, *, kernel: bool, **kw: Any) -> Worker:
+    w = Worker(Options(query=q, cache_size=64, **kw))
+    assert (w.kernel is not None) is True  # built, and not switched off in this environment
+    if not kernel:
+        w.kernel = None
+    return w
+
+
+def _annotate(lines: list[bytes], q: Query, *, kernel: bool, **kw: Any) -> tuple[bytes, Stats]:
+    w = _worker(q, kernel=kernel, **kw)
+    block = b"".join(x + b"\n" for x in lines)
+    out, st_ = w.jsonl_block(1, block)
+    if kernel:  # twice: the second time every key the kernel learned is answered inside it
+        again, st2 = w.jsonl_block(1, block)
+        assert again == out
+        assert _counts(st2) == _counts(st_)
+    return out, st_
+
+
+def _counts(s: Stats) -> tuple[Any, ...]:
+    return (s.rows, s.invalid, s.kept, dict(s.counts), dict(s.issue_counts),
+            [(i.code, i.line, i.message) for i in s.issues])
+
+
+def _same(lines: list[bytes], q: Query, **kw: Any) -> None:
+    with_kernel, st_k = _annotate(lines, q, kernel=True, **kw)
+    without, st_p = _annotate(lines, q, kernel=False, **kw)
+    assert with_kernel == without
+    assert _counts(st_k) == _counts(st_p)
+    assert st_k.mismatches == st_p.mismatches == 0
+
+
+def _kernel(q: Query = Q) -> Any:
+    return _worker(q, kernel=True).kernel
+
+
+def _key(runner: Any, line: bytes) -> Any:
+    """The kernel's key of a line, after teaching the kernel what it asks for (tags, bodies, groups)."""
+    here = runner._here()
+    for _ in range(80):
+        got = here.kernel.key(line)
+        if isinstance(got, tuple) and got[0] == K._kernel.BODY:
+            runner._give_body(here.kernel, got[1])
+        elif isinstance(got, tuple) and got[0] == K._kernel.GROUP:
+            runner._give_group(here.kernel, got[1])
+        elif got == K._kernel.TAG:
+            assert runner._give_tags(here.kernel, line)
+        else:
+            return got
+    raise AssertionError("the kernel keeps asking")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Properties
+
+
+@SETTINGS
+@given(st.lists(records(), min_size=1, max_size=20), queries())
+def test_kernel_output_equals_python_path(recs: list[dict[str, Any]], q: Query) -> None:
+    _same([orjson.dumps(r) for r in recs], q)
+
+
+@SETTINGS
+@given(st.lists(records(), min_size=2, max_size=30), queries())
+def test_equal_keys_mean_equal_signatures(recs: list[dict[str, Any]], q: Query) -> None:
+    """req-fast-path: the key is never coarser than the Python signer's policy signature (lines it keeps whole,
+    such as an unknown member, share a key only with lines the signer also treats alike, signed or not)."""
+    runner = _kernel(q)
+    signer = runner.worker.signer
+    by_key: dict[bytes, Any] = {}
+    for r in recs:
+        line = orjson.dumps(r)
+        key = _key(runner, line)
+        if not isinstance(key, bytes):
+            continue
+        sig = signer.sign_line(line)
+        if key in by_key:
+            assert by_key[key] == sig, line
+        by_key[key] = sig
+
+
+_MUTATIONS = [
+    (b'","', b'", "'),  # whitespace between tokens
+    (b'"type":"ImageRecord"', b'"type":"ImageRecord","type":"ImageRecord"'),  # a member twice
+    (b'"id":"', b'"id":"\\u0041'),  # an escape in an identifier
+    (b'"owner":"', b'"owner":"\\/'),
+    (b'"rules":[', b'"rules":[{"effect":"permit","use":"cv-training","x-a":1},'),
+    (b'"issued":"20', b'"issued":"00'),  # year 0
+    (b'-01"', b'-31"'),
+    (b'T', b't'),
+    (b'"name":"', b'"name":"\xc3\xa9\xe2\x82\xac'),  # non-ASCII text (valid)
+    (b'"name":"', b'"name":"\xed\xa0\x80'),  # an encoded surrogate (invalid UTF-8)
+    (b'"name":"', b'"name":"\\ud800'),  # an escaped lone surrogate
+    (b'"raw":"', b'"raw":"\\"quoted\\" \\n'),  # escapes in dropped text (valid)
+    (b'"raw":"', b'"raw":"\\x'),  # an invalid escape
+    (b'"depictedPersons":0', b'"depictedPersons":00'),
+    (b'"depictedPersons":0', b'"depictedPersons":1.0'),
+    (b'"depictedPersons":0', b'"depictedPersons":-1'),
+    (b'"contentHash":"sha256:', b'"contentHash":"SHA256:'),
+    (b'"creator":["', b'"creator":["flickr:1@N00","'),
+    (b'"license":"https', b'"license":"ht tps'),
+    (b'"tags":[', b'"tags":["no_cv",'),
+    (b'"tags":[', b'"tags":["No\\u005fCV",'),
+    (b'"declarations":[', b'"declarations":[{"declaredBy":{"role":"rights-holder","id":"flickr:1@N00"},'
+                          b'"issued":"2020-01-01","until":"2019-01-01"},'),
+    (b'}', b'} '),
+    (b'{', b'\xef\xbb\xbf{'),
+]
+
+
+@SETTINGS
+@given(st.lists(records(), min_size=1, max_size=10), st.data())
+def test_mutated_lines_are_answered_as_the_python_path_answers_them(recs: list[dict[str, Any]],
+                                                                    data: st.DataObject) -> None:
+    lines = []
+    for r in recs:
+        line = orjson.dumps(r)
+        old, new = data.draw(st.sampled_from(_MUTATIONS))
+        where = data.draw(st.integers(0, 3))
+        parts = line.split(old)
+        if len(parts) > 1:
+            i = min(where, len(parts) - 2)
+            line = old.join(parts[:i + 1]) + new + old.join(parts[i + 1:])
+        lines += [line, orjson.dumps(r)]
+    _same(lines, Q)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(records(), min_size=1, max_size=15), st.sampled_from(USES), st.booleans())
+def test_filter_with_kernel_equals_python_path(recs: list[dict[str, Any]], use: str, annotated: bool) -> None:
+    _same([orjson.dumps(r) for r in recs], _query(use, "research"), keep=frozenset({"allowed"}),
+          annotate_filtered=annotated)
+
+
+def test_synthetic_records_and_threads() -> None:
+    """Synthetic records (about 1 KB each, as the benchmark's) through the kernel and the Python path, and through
+    two threads sharing one worker (annotate --workers 2)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiterms.bench.synth import lines as synth
+
+    data = [x.rstrip(b"\n") for x in synth(3000, 11)]
+    for q in (Q, _query("face-recognition", "research", None, "US-IL"), _query("data-mining", "commercial")):
+        _same(data, q)
+        w = _worker(q, kernel=True)
+        blocks = [b"".join(x + b"\n" for x in data[i:i + 250]) for i in range(0, len(data), 250)]
+        with ThreadPoolExecutor(2) as pool:
+            threaded = [out for out, _ in pool.map(w.jsonl_block, [1] * len(blocks) * 2, blocks * 2)]
+        alone = _worker(q, kernel=False)
+        expected = [alone.jsonl_block(1, b)[0] for b in blocks]
+        assert threaded == expected * 2
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the kernel reads, and what it leaves to the Python path
+
+BASE = {"@context": "https://w3id.org/aiterms/context/v1.jsonld", "type": "ImageRecord",
+        "id": "https://www.flickr.com/photos/1@N00/5", "contentUrl": "https://live.staticflickr.com/1/5_ab.jpg",
+        "contentHash": "sha256:" + "a" * 64, "creator": ["flickr:1@N00"], "owner": "flickr:1@N00",
+        "license": "https://creativecommons.org/licenses/by/2.0/", "tags": ["family"], "depictedPersons": 0,
+        "declarations": [
+            {"id": "urn:uuid:0c0d1e2f-1111-4222-8333-444455556666",
+             "declaredBy": {"id": "flickr:1@N00", "role": "rights-holder", "name": "Ann"}, "issued": "2020-01-01",
+             "rules": [{"effect": "prohibit", "use": "ai-training"}],
+             "source": {"signal": "plus", "raw": "x", "observed": "2024-01-01T10:00:00Z"}},
+            {"declaredBy": {"id": "https://example.org/datasets/faces", "role": "dataset-curator"},
+             "issued": "2021-12-23", "rules": [{"effect": "permit", "use": "cv-training", "purpose": ["research"]}]}]}
+
+
+def _line(**changes: Any) -> bytes:
+    rec = json.loads(json.dumps(BASE))
+    for path, value in changes.items():
+        cur: Any = rec
+        *head, last = path.split("__")
+        for part in head:
+            cur = cur[int(part)] if part.isdigit() else cur[part]
+        if value is _DROP:
+            del cur[last]
+        else:
+            cur[int(last) if last.isdigit() else last] = value
+    return orjson.dumps(rec)
+
+
+_DROP = object()
+# the owner after the declarations: the kernel numbers parties as it reads them, the owner first
+_OWNER_LAST = orjson.dumps({**{k: v for k, v in BASE.items() if k != "owner"}, "owner": "flickr:1@N00"})
+
+
+def test_what_the_key_drops_and_what_it_keeps() -> None:
+    runner = _kernel()
+    base = _key(runner, _line())
+    assert isinstance(base, bytes)
+    same = [_line(id="https://www.flickr.com/photos/1@N00/6"), _line(contentHash="sha256:" + "b" * 64),
+            _line(declarations__0__declaredBy__name="Bob"), _line(declarations__0__issued="2019-05-05"),
+            _line(declarations__0__source__observed="2025-01-01"), _line(tags=["family", "sunset"]),
+            _line(declarations__0__id=_DROP), _line(depictedPersons=3),
+            # the owner and the party renamed together: the owner's declaration stays the owner's
+            _line(owner="flickr:9@N00", declarations__0__declaredBy__id="flickr:9@N00", creator=["flickr:9@N00"])]
+    for line in same:
+        assert _key(runner, line) == base, line
+    different = [_line(license="https://creativecommons.org/licenses/by-nc/2.0/"), _line(tags=["no_cv"]),
+                 _line(declarations__0__declaredBy__id="flickr:2@N00"),  # no longer the owner's
+                 _line(declarations__0__issued="2027-01-01"),  # not in force at the date of use
+                 _line(declarations__1__rules__0__purpose=["commercial"]),
+                 _line(declarations__0__source__signal="cawg")]
+    for line in different:
+        assert _key(runner, line) != base, line
+
+
+@pytest.mark.parametrize("line", [
+    _line(id="not an iri"), _line(contentUrl="ftp://x/y"), _line(contentHash="sha256:" + "A" * 64),
+    _line(creator=["flickr:1@N00", "flickr:1@N00"]), _line(creator=[]), _line(owner="flickr 1"),
+    _line(declarations__0__issued="2019-02-29"), _line(declarations__0__issued="0000-01-01"),
+    _line(declarations__0__issued="2019-01-01T24:00:00Z"), _line(declarations__0__source__observed="2024-13-01"),
+    _line(declarations__0__declaredBy__name="x" * 1025), _line(declarations__0__declaredBy__id="a b"),
+    _line(declarations__0__until="2019-01-01"),  # ends before it starts
+    _line(depictedPersons=1.5), _line(depictedPersons=10 ** 12), _line(license="not an iri"),
+    _line().replace(b"Ann", "Ann\u00e9".encode()[:-1]),  # invalid UTF-8 in a dropped name
+    _line().replace(b'"x"', b'"\\ud800"'),  # an escaped lone surrogate in dropped text
+    _line()[:-1], _line() + b" ", b" " + _line(), b"", b"{}" + b"x",
+], ids=lambda x: x[-50:].decode("utf-8", "replace"))
+def test_a_bad_value_in_a_part_the_key_drops_stops_the_kernel(line: bytes) -> None:
+    """The key drops ids, URLs, hashes, names and source details after checking them, so a bad one must stop the
+    kernel on that line (else a bad record could take a good record's answer)."""
+    runner = _kernel()
+    _key(runner, _line())
+    assert isinstance(_key(runner, line), int)
+    _same([_line(), line, _line()], Q)
+
+
+@pytest.mark.parametrize("line", [
+    _OWNER_LAST, _line(declarations__0__issued="2019-01-01T10:00:00+02:00"), _line().replace(b",", b", ", 1),
+    _line().replace(b'"Ann"', b'"A\\u0000nn"'), _line().replace(b"flickr:1@N00", b"flickr:\\u0031@N00", 1),
+    _line(declarations__0__rules=[{"effect": "permit", "use": "cv-training", "x-note": "n"}]),
+    _line(tags=["No\\u005fCV"]), b"{}", b"[]", _line().replace(b'"type"', b'"x-type":1,"type"'),
+], ids=lambda x: x[-50:].decode("utf-8", "replace"))
+def test_forms_the_kernel_leaves_to_the_python_path_get_its_answers(line: bytes) -> None:
+    _same([_line(), line, _line(), line], Q)
+
+
+def test_a_line_longer_than_8192_bytes_is_left_to_the_python_path() -> None:
+    runner = _kernel()
+    long = _line(declarations__0__source__raw="x" * 9000)
+    assert _key(runner, long) == K._kernel.OTHER
+    _same([long], Q)
+
+
+def test_numbers_never_mean_two_things() -> None:
+    """Class numbers stay unique after the maps are emptied, so an old key cannot alias a new meaning."""
+    runner = _kernel()
+    first = runner._number(runner._exact, b"a")
+    runner._exact.clear()
+    assert runner._number(runner._exact, b"a") != first
+    assert runner._number(runner._exact, b"b") not in (first, first + 1)
+
+
+def test_kernel_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AITERMS_KERNEL", "0")
+    assert not K.available()
+    assert Worker(Options(query=Q)).kernel is None

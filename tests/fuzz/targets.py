@@ -327,6 +327,12 @@ def _run_annotate(fmt: str) -> Callable[[Any, bytes, str], Outcome]:
 
     def run(mod: Any, data: bytes, name: str) -> Outcome:
         output, issues = _annotate_in_process(fmt, data)
+        if fmt == "jsonl" and _annotate_worker().kernel is not None:
+            # spec/dataset.md#fast-path-key: the compiled kernel changes nothing, byte for byte
+            python, python_issues = _annotate_in_process(fmt, data, kernel=False)
+            if python != output or _issue_keys(python_issues) != _issue_keys(issues):
+                raise Invariant(f"with the kernel annotate wrote {_head(output)}, without it {_head(python)}",
+                                "annotate-kernel")
         if _takes_cli(data):
             via_cli = _annotate_cli(fmt, data)
             if via_cli != output:
@@ -365,29 +371,37 @@ def _fresh(obj: Any) -> Any:
     return new
 
 
-def _fresh_worker() -> Any:
+def _fresh_worker(*, kernel: bool = True) -> Any:
     """A worker in the state of a newly built one, without building its query signer again (milliseconds): each
     input starts with empty caches and memos, so an input's outcome never depends on the inputs before it. The
-    resolver is shared, as the command shares it between blocks (it is immutable after construction)."""
+    resolver is shared, as the command shares it between blocks (it is immutable after construction). With
+    ``kernel`` false, the worker takes the Python path only (as without the compiled kernel)."""
     from aiterms.dataset.decide import Stats
     from aiterms.dataset.fastpath import DecisionCache
+    from aiterms.dataset.kernel import KernelRunner
 
     template = _annotate_worker()
     w = _fresh(template)
     w.signer = _fresh(template.signer)
     w.cache = DecisionCache(template.cache.size)
     w.stats = Stats()
+    w._touched = []
+    w.kernel = KernelRunner(w) if kernel and template.kernel is not None else None
     return w
 
 
-def _annotate_in_process(fmt: str, data: bytes) -> tuple[bytes | None, list[Any]]:
+def _issue_keys(issues: list[Any]) -> list[tuple[Any, ...]]:
+    return [(i.code, i.line, i.path, i.message) for i in issues]
+
+
+def _annotate_in_process(fmt: str, data: bytes, *, kernel: bool = True) -> tuple[bytes | None, list[Any]]:
     """The command's output for ``data`` (None when it writes none: a manifest it cannot read) and its issues,
     computed as ``aiterms.dataset.annotate.run`` does with one worker. Text rows marked allowed or constrained
     must stand for valid records (the record is built again from the row and validated)."""
     from aiterms.dataset import manifest as M
     from aiterms.dataset._codes import MANIFEST_ROW_INVALID, dataset_issue
 
-    w = _fresh_worker()
+    w = _fresh_worker(kernel=kernel)
     out = io.BytesIO()
     issues: list[Any] = []
     if fmt == M.JSONL:

@@ -240,6 +240,8 @@ typedef struct {
     size_t party_len[MAX_PARTIES];
     int n_parties;
     int decls_seen;
+    const unsigned char *name;    /* the name of the member being read (see object()) */
+    size_t name_len;
     const unsigned char *license; /* the license IRI (NULL: none), put at the end of the key */
     size_t license_len;
     /* declaration dates: their key text, declaration and kind ('I'ssued, 'E'ffectiveFrom, 'U'ntil) */
@@ -508,7 +510,9 @@ static int date_key(const unsigned char *s, size_t n, char out[20]) {
 /* -- members ---------------------------------------------------------------------------------------------------- */
 
 /* Known member names, matched on their exact bytes with the quotes and the colon. */
-#define NAME(c, lit_) (lit(c, "\"" lit_ "\":", sizeof(lit_) + 2))
+#define NAME(c, lit_)                                                                                        \
+    ((c)->name_len == sizeof(lit_) - 1 && memcmp((c)->name, lit_, sizeof(lit_) - 1) == 0 &&                  \
+     ((c)->p = (c)->name + sizeof(lit_) + 1, 1))
 
 /* A declaration's date member: checked and remembered (what the key keeps of it is worked out at the end). */
 static int date_member(Ctx *c, char kind) {
@@ -587,6 +591,16 @@ static int object(Ctx *c, member_fn member) {
     buf_byte(c->key, '{');
     if (lit(c, "}", 1)) { buf_byte(c->key, '}'); return 0; }
     for (;;) {
+        /* the member's name, for NAME (a name with an escaped quote is misread here, but then matches no known name
+         * and verbatim_member reads it properly) */
+        const unsigned char *close = c->p < c->end && *c->p == '"' ? memchr(c->p + 1, '"', (size_t)(c->end - c->p - 1))
+                                                                  : NULL;
+        if (close && close + 1 < c->end && close[1] == ':') {
+            c->name = c->p + 1;
+            c->name_len = (size_t)(close - c->p - 1);
+        } else {
+            c->name_len = (size_t)-1;
+        }
         size_t before = c->key->len;
         if (any) buf_byte(c->key, ',');
         size_t mark = c->key->len;

@@ -343,6 +343,29 @@ class Signer:
         """The signature of one JSON line (see :meth:`sign_lines`)."""
         return self.sign_lines([line])[0]
 
+    def sign_alone(self, line: bytes) -> tuple[Any, frozenset[str] | None, frozenset[str] | None] | None:
+        """For a record (``line``) holding one declaration and nothing else that matters: the declarations part of
+        its signature, and the uses that declaration's rules permit and prohibit (None for the sets when the rules
+        were forgotten meanwhile); None when the record is not signed, or is invalid."""
+        try:
+            r = self.decoder.decode(line)
+        except (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError):
+            return None
+        decls = r.declarations
+        if decls is UNSET or len(decls) != 1:
+            return None
+        b = _Batch()
+        sig = self._declarations(decls, None, b, line)
+        if sig is None or (sig and sig[0] is INVALID_MARK) or not self._batch_ok(b, exact=True):
+            return None
+        rules = decls[0].rules
+        if rules is UNSET:
+            return sig, frozenset(), frozenset()
+        info = self._rules_memo.get(bytes(rules))
+        if info is None or info is _BAD:
+            return sig, None, None
+        return sig, info[1], info[2]
+
     def _batch_ok(self, b: _Batch, *, exact: bool = False) -> bool:
         for values, many, kind in ((b.iris, _IRIS, "iri"), (b.urls, _URLS, "url"), (b.hashes, _HASHES, "hash")):
             if values and many.fullmatch("\n".join(values)) is None:

@@ -300,32 +300,28 @@ class KernelRunner:
         signature of a record holding only this declaration (0 when nothing of it can matter, -1 when the signer
         does not sign it: such lines go the Python way). Its *exact* class names the body itself, for parties with
         several declarations, which are compared with each other."""
-        from aiterms.dataset.fastpath import INVALID_MARK
-
-        sig = self.worker.signer.sign_line(_ALONE + body + b"]}")
-        if sig is None or sig[0] is INVALID_MARK:
-            reduced = -1
-        elif not sig[3]:
+        got = self.worker.signer.sign_alone(_ALONE + body + b"]}")
+        exact = self._number(self._exact, body)
+        if got is None:
+            return -1, exact, _ALL, _ALL
+        sig, permits, prohibits = got
+        if not sig:
             reduced = 0
         else:
-            reduced = self._number(self._reduced, sig[3])
-            self._meaning[reduced] = sig[3]
-        exact = self._number(self._exact, body)
-        permits, prohibits = self._use_masks(body)
-        return reduced, exact, permits, prohibits
+            reduced = self._number(self._reduced, sig)
+            self._meaning[reduced] = sig
+        return reduced, exact, self._mask(permits), self._mask(prohibits)
 
-    def _use_masks(self, body: bytes) -> tuple[int, int]:
-        """The uses a body's rules permit and prohibit, one bit per use of the vocabulary (any use it does not know,
-        or a body it cannot read: every bit, so the kernel compares such declarations in full)."""
-        try:
-            rules = orjson.loads(body).get("rules") or []
-            masks = [0, 0]
-            for r in rules:
-                bit = self._use_bits.get(r["use"], _ALL)
-                masks[r["effect"] != "permit"] |= bit
-        except (orjson.JSONDecodeError, AttributeError, TypeError, KeyError):
-            return _ALL, _ALL
-        return masks[0], masks[1]
+    def _mask(self, uses: frozenset[str] | None) -> int:
+        """Uses as one bit each (a use the map does not know, or uses not known at all: every bit, so the kernel
+        compares such declarations in full)."""
+        if uses is None:
+            return _ALL
+        mask = 0
+        bits = self._use_bits
+        for u in uses:
+            mask |= bits.get(u, _ALL)
+        return mask
 
     def _learn_group(self, group: bytes) -> int:
         """req-fast-path: classify a party's kept declarations (their reduced classes, each with the rank of its

@@ -177,6 +177,7 @@ def test_synthetic_records_and_threads() -> None:
     for q in (Q, _query("face-recognition", "research", None, "US-IL"), _query("data-mining", "commercial")):
         _same(data, q)
         w = _worker(q, kernel=True)
+        w.kernel.threaded = True  # the kernels release the GIL, as annotate --workers 2 runs them
         blocks = [b"".join(x + b"\n" for x in data[i:i + 250]) for i in range(0, len(data), 250)]
         with ThreadPoolExecutor(2) as pool:
             threaded = [out for out, _ in pool.map(w.jsonl_block, [1] * len(blocks) * 2, blocks * 2)]

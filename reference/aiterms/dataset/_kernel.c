@@ -35,6 +35,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -208,6 +211,7 @@ typedef struct {
     int biometric;     /* whether depictedPersons can matter for the query use */
     int filter;        /* 1: keep only lines whose entry says keep */
     int annotate_kept; /* filter: write the kept lines with their annotations */
+    int release_gil;   /* run() lets other threads run Python meanwhile (when threads share the work) */
     size_t max_keys;
     Map keys;          /* record key -> entry index (-1: the caller takes such lines itself) */
     Map tags;          /* raw tag -> class (0: does not act) */
@@ -289,6 +293,24 @@ static int string_ex(Ctx *c, const unsigned char **s, size_t *n, int *plain, int
     const unsigned char *start = p;
     int all_ascii = 1, esc = 0;
     while (p < end) {
+#ifdef __SSE2__
+        /* sixteen bytes at a time while none is a quote, a backslash, a control character or non-ASCII */
+        {
+            const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+            while (end - p >= 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *)p);
+                /* signed compare: bytes >= 0x80 are negative, so "<= 0x1F" also flags every non-ASCII byte */
+                __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)),
+                                               _mm_cmpgt_epi8(_mm_set1_epi8(0x20), v));
+                int mask = _mm_movemask_epi8(special);
+                if (mask) {
+                    p += __builtin_ctz((unsigned)mask);
+                    break;
+                }
+                p += 16;
+            }
+        }
+#endif
         /* eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII */
         while (end - p >= 8) {
             uint64_t v;
@@ -997,13 +1019,13 @@ static int line_key(Kernel *k, const unsigned char *line, size_t n) {
 /* Python methods */
 
 static int Kernel_init(Kernel *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"at", "biometric", "filter", "annotate_kept", "max_keys", NULL};
+    static char *kwlist[] = {"at", "biometric", "filter", "annotate_kept", "max_keys", "release_gil", NULL};
     const char *at;
     Py_ssize_t at_len;
-    int biometric = 1, filter = 0, annotate_kept = 0;
+    int biometric = 1, filter = 0, annotate_kept = 0, release_gil = 0;
     Py_ssize_t max_keys = MAX_KEYS_DEFAULT;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s#|pppn", kwlist, &at, &at_len, &biometric, &filter,
-                                     &annotate_kept, &max_keys))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s#|pppnp", kwlist, &at, &at_len, &biometric, &filter,
+                                     &annotate_kept, &max_keys, &release_gil))
         return -1;
     if (at_len < 19 || at_len >= (Py_ssize_t)sizeof(self->at)) {
         PyErr_SetString(PyExc_ValueError, "at: the date of use as YYYY-MM-DDThh:mm:ss[.ffffff]");
@@ -1018,6 +1040,7 @@ static int Kernel_init(Kernel *self, PyObject *args, PyObject *kwds) {
     self->biometric = biometric;
     self->filter = filter;
     self->annotate_kept = annotate_kept;
+    self->release_gil = release_gil;
     self->max_keys = (size_t)max_keys;
     if (!self->keys.slots && !map_init(&self->keys, 1024)) { PyErr_NoMemory(); return -1; }
     if (!self->tags.slots && !map_init(&self->tags, 256)) { PyErr_NoMemory(); return -1; }
@@ -1194,9 +1217,10 @@ static PyObject *Kernel_add(Kernel *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* run(block, start) -> (output, stop, status, key, hits): annotates lines of block from offset start until the end
- * or the first line it cannot answer; stop is that line's offset, status why (END, MISS with its key, OTHER, TAG,
- * PYTHON), hits the lines answered. */
+/* run(block, start) -> (stop, status, key, hits): annotates lines of block from offset start until the end or the
+ * first line it cannot answer, adding their output to the kernel's (take_output); stop is that line's offset,
+ * status why (END, MISS with its key, OTHER, TAG, PYTHON, BODY or GROUP with what to classify), hits the lines
+ * answered. */
 static PyObject *Kernel_run(Kernel *self, PyObject *args) {
     Py_buffer block;
     Py_ssize_t start;
@@ -1211,10 +1235,10 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
     size_t len = (size_t)block.len, pos = (size_t)start;
     long long hits = 0;
     int status = ST_END;
-    Buf *out = &self->out;
-    out->len = 0;
-    out->failed = 0;
-    Py_BEGIN_ALLOW_THREADS
+    Buf *out = &self->out; /* the block's output so far (take_output() hands it over) */
+    /* Releasing the GIL costs a hand-over each time: worth it only when other threads run kernels too (with one
+     * kernel, the reader and writer threads spend their time in I/O and hashing, which release it themselves). */
+    PyThreadState *saved = self->release_gil ? PyEval_SaveThread() : NULL;
     while (pos < len) {
         const unsigned char *line = data + pos;
         const unsigned char *nl = memchr(line, '\n', len - pos);
@@ -1241,10 +1265,14 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
         pos += n + (nl != NULL);
         if (out->failed) break;
     }
-    Py_END_ALLOW_THREADS
+    if (saved) PyEval_RestoreThread(saved);
     self->busy = 0;
     PyBuffer_Release(&block);
-    if (out->failed || self->key.failed) return PyErr_NoMemory();
+    if (out->failed || self->key.failed) {
+        out->len = 0;
+        out->failed = 0;
+        return PyErr_NoMemory();
+    }
     PyObject *key = Py_None;
     Py_INCREF(Py_None);
     if (status == ST_MISS || status == ST_BODY || status == ST_GROUP) {
@@ -1253,8 +1281,56 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
         key = PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
         if (!key) return NULL;
     }
-    return Py_BuildValue("(y#niNL)", out->data ? out->data : "", (Py_ssize_t)out->len, (Py_ssize_t)pos, status,
-                         key, hits);
+    return Py_BuildValue("(niNL)", (Py_ssize_t)pos, status, key, hits);
+}
+
+/* probe(block, start) -> bool: whether run() would answer the line at start (nothing is written or counted). A
+ * caller that holds lines back for its own path asks this first: if so, it writes its lines before run() writes. */
+static PyObject *Kernel_probe(Kernel *self, PyObject *args) {
+    Py_buffer block;
+    Py_ssize_t start;
+    if (!check_idle(self) || !PyArg_ParseTuple(args, "y*n", &block, &start)) return NULL;
+    if (start < 0 || start > block.len) {
+        PyBuffer_Release(&block);
+        PyErr_SetString(PyExc_ValueError, "start outside the block");
+        return NULL;
+    }
+    const unsigned char *line = (const unsigned char *)block.buf + start;
+    const unsigned char *nl = memchr(line, '\n', (size_t)(block.len - start));
+    size_t n = nl ? (size_t)(nl - line) : (size_t)(block.len - start);
+    int32_t idx = -1;
+    int answered = start < block.len && line_key(self, line, n) == 0 &&
+                   map_get(&self->keys, (const unsigned char *)self->key.data, self->key.len, &idx) && idx >= 0;
+    PyBuffer_Release(&block);
+    if (self->key.failed) return PyErr_NoMemory();
+    return PyBool_FromLong(answered);
+}
+
+/* append_output(data): lines the caller answered, into the output (between the kernel's own lines) */
+static PyObject *Kernel_append_output(Kernel *self, PyObject *arg) {
+    Py_buffer data;
+    if (!check_idle(self) || PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0) return NULL;
+    buf_put(&self->out, data.buf, (size_t)data.len);
+    PyBuffer_Release(&data);
+    if (self->out.failed) {
+        self->out.len = 0;
+        self->out.failed = 0;
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
+/* take_output() -> bytes: the output since the last call */
+static PyObject *Kernel_take_output(Kernel *self, PyObject *Py_UNUSED(ignored)) {
+    if (!check_idle(self)) return NULL;
+    PyObject *got = PyBytes_FromStringAndSize(self->out.data ? self->out.data : "", (Py_ssize_t)self->out.len);
+    self->out.len = 0;
+    if (self->out.cap > (64u << 20)) { /* a huge block once: do not keep its buffer */
+        free(self->out.data);
+        self->out.data = NULL;
+        self->out.cap = 0;
+    }
+    return got;
 }
 
 /* take_counts() -> [(entry, lines)] since the last call, for the entries that answered any line */
@@ -1290,6 +1366,9 @@ static PyMethodDef Kernel_methods[] = {
     {"set_entry", (PyCFunction)Kernel_set_entry, METH_VARARGS, "Add an answer: its index, suffix and keep flag."},
     {"add", (PyCFunction)Kernel_add, METH_VARARGS, "Map a record key to an answer (-1: the caller's own path)."},
     {"run", (PyCFunction)Kernel_run, METH_VARARGS, "Annotate a block of lines from an offset (see the module)."},
+    {"probe", (PyCFunction)Kernel_probe, METH_VARARGS, "Whether run() would answer the line at an offset."},
+    {"append_output", (PyCFunction)Kernel_append_output, METH_O, "Add lines the caller answered to the output."},
+    {"take_output", (PyCFunction)Kernel_take_output, METH_NOARGS, "The output since the last call (bytes)."},
     {"take_counts", (PyCFunction)Kernel_take_counts, METH_NOARGS, "Lines answered per entry since the last call."},
     {"sizes", (PyCFunction)Kernel_sizes, METH_NOARGS, "How many keys, tags and entries the kernel holds."},
     {NULL, NULL, 0, NULL},

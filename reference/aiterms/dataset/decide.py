@@ -336,11 +336,11 @@ class Worker:
 
     def jsonl_block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
         """req-annotate: annotate (or filter) one block of whole JSON lines; returns the output bytes."""
-        if self.kernel is not None:
-            return self.kernel.block(first_line, block)
         was = gc.isenabled()
         gc.disable()  # records hold no reference cycles; the collector would only rescan them
         try:
+            if self.kernel is not None:
+                return self.kernel.block(first_line, block)
             lines = block.split(b"\n")
             if lines and not lines[-1]:
                 lines.pop()

@@ -74,6 +74,7 @@ class KernelRunner:
         self.worker = worker
         signer = worker.signer
         self._local = threading.local()
+        self.threaded = False  # set before threads share this runner: their kernels then run without the GIL
         # The Python side (the worker's signer, cache, resolver and statistics, and the maps below) is used by one
         # thread at a time.
         self.lock = threading.RLock()
@@ -102,7 +103,7 @@ class KernelRunner:
             w = self.worker
             here = self._local.here = _Here(_kernel.Kernel(
                 w.signer.at_key, biometric=w.signer.biometric, filter=w.keep is not None,
-                annotate_kept=w.opts.annotate_filtered))
+                annotate_kept=w.opts.annotate_filtered, release_gil=self.threaded))
         return here
 
     def block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
@@ -113,9 +114,9 @@ class KernelRunner:
         k = here.kernel
         w = self.worker
         st = Stats()
-        out: list[bytes] = []
+        k.take_output()  # nothing is left from a block that failed
         # Lines the kernel does not take are answered in runs, in one call of the Python path per run (its checks
-        # work on batches), before the kernel's output for the lines after them.
+        # work on batches); their output goes into the kernel's, before the kernel's next line.
         pending: list[bytes] = []
         pending_first = 0
 
@@ -126,7 +127,7 @@ class KernelRunner:
                     got = w._jsonl_lines(pending_first, pending)
                     w.flush()
                 if got:
-                    out.append(got)
+                    k.append_output(got)
                 pending.clear()
 
         pos = 0
@@ -135,11 +136,10 @@ class KernelRunner:
         learned = 0
         end = len(block)
         while pos < end:
-            data, pos, status, key, hits = k.run(block, pos)
-            if hits or data:
-                flush()
-                if data:
-                    out.append(data)
+            if pending and k.probe(block, pos):
+                flush()  # the lines held back go out before the kernel writes the next one
+            pos, status, key, hits = k.run(block, pos)
+            if hits:
                 lineno += hits
                 st.rows += hits
                 st.signed += hits
@@ -181,13 +181,14 @@ class KernelRunner:
             pos = stop + 1
             learned = 0
         flush()
+        out = k.take_output()
         keep = w.keep is not None
         for idx, n in k.take_counts():
             label, kept = self._labels[idx]
             st.counts[label] += n
             if keep and kept:
                 st.kept += n
-        return b"".join(out), st
+        return out, st
 
     def _sync_entries(self, here: _Here, idx: int) -> None:
         """Give a thread's kernel every answer up to ``idx`` (a kernel's answers are numbered in order)."""

@@ -1098,7 +1098,7 @@ static PyObject *Kernel_set_tag(Kernel *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "tag class out of range 0..16383");
         return NULL;
     }
-    if (self->tags.count > 200000) map_clear(&self->tags);
+    if (self->tags.count > 100000) map_clear(&self->tags);
     int ok = map_put(&self->tags, raw.buf, (size_t)raw.len, cls);
     PyBuffer_Release(&raw);
     if (!ok) return PyErr_NoMemory();
@@ -1116,7 +1116,7 @@ static PyObject *Kernel_set_body(Kernel *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "body classes: reduced -1..2**31-1 (-1: not signed), exact 0..2**31-1");
         return NULL;
     }
-    if (self->bodies.count > 200000) {
+    if (self->bodies.count > 100000) {
         map_clear(&self->bodies);
         self->n_bodies = 0;
     }
@@ -1154,7 +1154,7 @@ static PyObject *Kernel_set_group(Kernel *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "group class: -1..2**31-1 (-1: the Python path)");
         return NULL;
     }
-    if (self->groups.count > 200000) map_clear(&self->groups);
+    if (self->groups.count > 100000) map_clear(&self->groups);
     int ok = map_put(&self->groups, group.buf, (size_t)group.len, (int32_t)cls);
     PyBuffer_Release(&group);
     if (!ok) return PyErr_NoMemory();

@@ -1,11 +1,12 @@
 """The compiled kernel in front of the Python fast path (spec/dataset.md#fast-path-key).
 
 :mod:`aiterms.dataset._kernel` (C, built with the package when a compiler is present) computes a *record key* per
-JSON line: the line with what cannot change the decision checked and dropped, and what the resolver only compares
-replaced by tokens that keep every comparison (party numbers, date ranks, tag classes). The key is finer than the
-Python signer's policy signature, so the first line of each key is answered the Python way (strict check,
-signature, cached reference decision) and the answer is stored under the key; every later line with that key is
-answered inside the kernel, without the GIL, with no Python object made for it.
+JSON line: the line with what cannot change the decision checked and dropped, and the rest reduced to classes this
+module works out with the Python signer (tags, declaration bodies, a party's kept declarations) and to what the
+resolver compares (whose declaration it is, whether it is in force, the order of a party's dates). The key is never
+coarser than the Python signer's policy signature, so the first line of each key is answered the Python way (strict
+check, signature, cached reference decision) and the answer is stored under the key; every later line with that key
+is answered inside the kernel, with no Python object made for it.
 
 Lines the kernel does not take (any form it does not read, records that are invalid or that the Python path does not
 sign) go the Python way every time, exactly as without the kernel. Without the compiled module, or with
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from aiterms.vocab import CONTEXT_IRI
+
 if TYPE_CHECKING:
     from aiterms.dataset.decide import Stats, Worker
     from aiterms.dataset.fastpath import Entry
@@ -32,12 +35,13 @@ except ImportError:  # no compiler when the package was installed: the Python pa
 #: Most distinct answers one kernel holds (outcome, obligations, reason, signal, license, keep); past it, new
 #: answers take the Python path.
 MAX_ENTRIES = 100_000
-MAX_CLASSES = 200_000  # tags, declaration bodies and groups remembered (then forgotten and worked out anew)
-MAX_KEYS = 200_000  # record keys remembered for other threads' kernels
+# Bounds on what is remembered (then forgotten and worked out anew), so memory stays flat whatever the input.
+MAX_CLASSES = 100_000  # tags, declaration bodies and groups
+MAX_KEYS = 100_000  # record keys (for other threads' kernels) and license-free answers
 LEARN_LIMIT = 64  # declaration bodies learned for one line before it goes the Python way
 _ALL = (1 << 64) - 1
 _LEARN = (_kernel.BODY, _kernel.GROUP) if _kernel is not None else ()
-_ALONE = b'{"@context":"https://w3id.org/aiterms/context/v1.jsonld","type":"ImageRecord","declarations":['
+_ALONE = b'{"@context":' + orjson.dumps(CONTEXT_IRI) + b',"type":"ImageRecord","declarations":['
 
 
 def _split_license(key: bytes) -> tuple[bytes, str | None]:

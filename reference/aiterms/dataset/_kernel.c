@@ -50,6 +50,7 @@
 #define MAX_CREATORS 16
 #define MAX_KEYS_DEFAULT 65536
 #define MAX_ARENA (32u << 20)
+#define MAX_LEARNED 100000 /* tags, bodies, groups a kernel holds before it forgets them all */
 
 /* What stopped the kernel on a line (the caller's constants mirror these). */
 enum { ST_END = 0, ST_MISS = 1, ST_OTHER = 2, ST_TAG = 3, ST_PYTHON = 4, ST_BODY = 5, ST_GROUP = 6 };
@@ -1077,6 +1078,16 @@ static int check_idle(Kernel *self) {
     return 1;
 }
 
+/* Map a buffer to a value in a map that is emptied first when it holds `limit` keys or MAX_ARENA bytes of keys
+ * (memory stays flat; the caller teaches the kernel again what it forgot). Releases the buffer. */
+static PyObject *put_bounded(Map *m, size_t limit, Py_buffer *key, int32_t value) {
+    if (m->count >= limit || m->arena.len > MAX_ARENA) map_clear(m);
+    int ok = map_put(m, key->buf, (size_t)key->len, value);
+    PyBuffer_Release(key);
+    if (!ok) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
 static PyObject *Kernel_key(Kernel *self, PyObject *arg) {
     Py_buffer line;
     if (!check_idle(self) || PyObject_GetBuffer(arg, &line, PyBUF_SIMPLE) < 0) return NULL;
@@ -1098,11 +1109,7 @@ static PyObject *Kernel_set_tag(Kernel *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "tag class out of range 0..16383");
         return NULL;
     }
-    if (self->tags.count > 100000) map_clear(&self->tags);
-    int ok = map_put(&self->tags, raw.buf, (size_t)raw.len, cls);
-    PyBuffer_Release(&raw);
-    if (!ok) return PyErr_NoMemory();
-    Py_RETURN_NONE;
+    return put_bounded(&self->tags, MAX_LEARNED, &raw, cls);
 }
 
 static PyObject *Kernel_set_body(Kernel *self, PyObject *args) {
@@ -1116,7 +1123,7 @@ static PyObject *Kernel_set_body(Kernel *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "body classes: reduced -1..2**31-1 (-1: not signed), exact 0..2**31-1");
         return NULL;
     }
-    if (self->bodies.count > 100000) {
+    if (self->bodies.count >= MAX_LEARNED || self->bodies.arena.len > MAX_ARENA) {
         map_clear(&self->bodies);
         self->n_bodies = 0;
     }
@@ -1154,11 +1161,7 @@ static PyObject *Kernel_set_group(Kernel *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "group class: -1..2**31-1 (-1: the Python path)");
         return NULL;
     }
-    if (self->groups.count > 100000) map_clear(&self->groups);
-    int ok = map_put(&self->groups, group.buf, (size_t)group.len, (int32_t)cls);
-    PyBuffer_Release(&group);
-    if (!ok) return PyErr_NoMemory();
-    Py_RETURN_NONE;
+    return put_bounded(&self->groups, MAX_LEARNED, &group, (int32_t)cls);
 }
 
 static PyObject *Kernel_set_entry(Kernel *self, PyObject *args) {
@@ -1210,11 +1213,18 @@ static PyObject *Kernel_add(Kernel *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "unknown entry");
         return NULL;
     }
-    if (self->keys.count >= self->max_keys || self->keys.arena.len > MAX_ARENA) map_clear(&self->keys);
-    int ok = map_put(&self->keys, key.buf, (size_t)key.len, (int32_t)idx);
-    PyBuffer_Release(&key);
-    if (!ok) return PyErr_NoMemory();
-    Py_RETURN_NONE;
+    return put_bounded(&self->keys, self->max_keys, &key, (int32_t)idx);
+}
+
+/* The (block, start) arguments of run() and probe(); 0 with an exception set when they are not usable. */
+static int block_args(Kernel *self, PyObject *args, Py_buffer *block, Py_ssize_t *start) {
+    if (!check_idle(self) || !PyArg_ParseTuple(args, "y*n", block, start)) return 0;
+    if (*start < 0 || *start > block->len) {
+        PyBuffer_Release(block);
+        PyErr_SetString(PyExc_ValueError, "start outside the block");
+        return 0;
+    }
+    return 1;
 }
 
 /* run(block, start) -> (stop, status, key, hits): annotates lines of block from offset start until the end or the
@@ -1224,12 +1234,7 @@ static PyObject *Kernel_add(Kernel *self, PyObject *args) {
 static PyObject *Kernel_run(Kernel *self, PyObject *args) {
     Py_buffer block;
     Py_ssize_t start;
-    if (!check_idle(self) || !PyArg_ParseTuple(args, "y*n", &block, &start)) return NULL;
-    if (start < 0 || start > block.len) {
-        PyBuffer_Release(&block);
-        PyErr_SetString(PyExc_ValueError, "start outside the block");
-        return NULL;
-    }
+    if (!block_args(self, args, &block, &start)) return NULL;
     self->busy = 1;
     const unsigned char *data = block.buf;
     size_t len = (size_t)block.len, pos = (size_t)start;
@@ -1289,12 +1294,7 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
 static PyObject *Kernel_probe(Kernel *self, PyObject *args) {
     Py_buffer block;
     Py_ssize_t start;
-    if (!check_idle(self) || !PyArg_ParseTuple(args, "y*n", &block, &start)) return NULL;
-    if (start < 0 || start > block.len) {
-        PyBuffer_Release(&block);
-        PyErr_SetString(PyExc_ValueError, "start outside the block");
-        return NULL;
-    }
+    if (!block_args(self, args, &block, &start)) return NULL;
     const unsigned char *line = (const unsigned char *)block.buf + start;
     const unsigned char *nl = memchr(line, '\n', (size_t)(block.len - start));
     size_t n = nl ? (size_t)(nl - line) : (size_t)(block.len - start);

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -38,10 +38,25 @@ MAX_ENTRIES = 100_000
 # Bounds on what is remembered (then forgotten and worked out anew), so memory stays flat whatever the input.
 MAX_CLASSES = 100_000  # tags, declaration bodies and groups
 MAX_KEYS = 100_000  # record keys (for other threads' kernels) and license-free answers
+MAX_KEY_BYTES = 32 << 20  # about this many bytes of keys in one table (estimated from the newest key)
 LEARN_LIMIT = 64  # declaration bodies learned for one line before it goes the Python way
 _ALL = (1 << 64) - 1
 _LEARN = (_kernel.BODY, _kernel.GROUP) if _kernel is not None else ()
 _ALONE = b'{"@context":' + orjson.dumps(CONTEXT_IRI) + b',"type":"ImageRecord","declarations":['
+
+
+T = TypeVar("T")
+
+
+def _remember(table: dict[Any, T], key: Any, value: T, limit: int) -> T:
+    """Store ``value`` under ``key`` in a table that is emptied when it holds ``limit`` entries, or keys of about
+    MAX_KEY_BYTES in all (memory stays flat whatever the input; what is forgotten is worked out again when met
+    again)."""
+    size = len(key) if isinstance(key, bytes) else 64
+    if len(table) >= limit or len(table) * size > MAX_KEY_BYTES:
+        table.clear()
+    table[key] = value
+    return value
 
 
 def _split_license(key: bytes) -> tuple[bytes, str | None]:
@@ -169,11 +184,8 @@ class KernelRunner:
                         w.stats = st
                         idx = self._other_license(key)
                         if idx is None:
-                            idx = self._answer_for(line, lineno, key)
+                            idx = _remember(self._keys, key, self._answer_for(line, lineno, key), MAX_KEYS)
                         w.flush()
-                        if len(self._keys) >= MAX_KEYS:
-                            self._keys.clear()
-                        self._keys[key] = idx
                 self._sync_entries(here, idx)
                 k.add(key, idx)
                 if idx >= 0:
@@ -234,9 +246,7 @@ class KernelRunner:
             return -1
         base = w.cache.get(("without-license", sig[1:]))
         if base is not None and base.license_free:
-            if len(self._bases) >= MAX_KEYS:
-                self._bases.clear()
-            self._bases[_split_license(key)[0]] = base
+            _remember(self._bases, _split_license(key)[0], base, MAX_KEYS)
         return self._entry_index(e)
 
     def _entry_index(self, e: Entry) -> int:
@@ -254,20 +264,14 @@ class KernelRunner:
         got = self._bodies.get(body)
         if got is None:
             with self.lock:
-                got = self._learn_body(body)
-                if len(self._bodies) >= MAX_CLASSES:
-                    self._bodies.clear()
-                self._bodies[body] = got
+                got = _remember(self._bodies, body, self._learn_body(body), MAX_CLASSES)
         k.set_body(body, *got)
 
     def _give_group(self, k: Any, group: bytes) -> None:
         got = self._groups.get(group)
         if got is None:
             with self.lock:
-                got = self._learn_group(group)
-                if len(self._groups) >= MAX_CLASSES:
-                    self._groups.clear()
-                self._groups[group] = got
+                got = _remember(self._groups, group, self._learn_group(group), MAX_CLASSES)
         k.set_group(group, got)
 
     def _give_tags(self, k: Any, line: bytes) -> bool:
@@ -290,10 +294,8 @@ class KernelRunner:
             if code is None:
                 with self.lock:
                     cls = self.worker.signer.tag_class(raw)
-                    code = 0 if cls == 0 else self._tag_codes.setdefault(cls, len(self._tag_codes) + 1)
-                    if len(self._tags) >= MAX_CLASSES:
-                        self._tags.clear()
-                    self._tags[data] = code
+                    code = _remember(self._tags, data, 0 if cls == 0 else self._tag_codes.setdefault(
+                        cls, len(self._tag_codes) + 1), MAX_CLASSES)
             k.set_tag(data, code)
         return True
 
@@ -358,10 +360,8 @@ class KernelRunner:
     def _number(self, numbers: dict[Any, int], what: Any) -> int:
         got = numbers.get(what)
         if got is None:
-            if len(numbers) >= MAX_CLASSES:
-                numbers.clear()
-                if numbers is self._reduced:
-                    self._meaning.clear()
-            got = numbers[what] = self._next
+            if numbers is self._reduced and len(numbers) >= MAX_CLASSES:
+                self._meaning.clear()  # _remember empties _reduced too: a forgotten class means nothing any more
+            got = _remember(numbers, what, self._next, MAX_CLASSES)
             self._next += 1
         return got

@@ -155,7 +155,7 @@ def test_mutated_lines_are_answered_as_the_python_path_answers_them(recs: list[d
         if len(parts) > 1:
             i = min(where, len(parts) - 2)
             line = old.join(parts[:i + 1]) + new + old.join(parts[i + 1:])
-        lines += [line, orjson.dumps(r)]
+        lines += [orjson.dumps(r), line]  # the good record first: a bad one must not take its answer
     _same(lines, Q)
 
 
@@ -271,6 +271,49 @@ def test_a_bad_value_in_a_part_the_key_drops_stops_the_kernel(line: bytes) -> No
 ], ids=lambda x: x[-50:].decode("utf-8", "replace"))
 def test_forms_the_kernel_leaves_to_the_python_path_get_its_answers(line: bytes) -> None:
     _same([_line(), line, _line(), line], Q)
+
+
+_IRRELEVANT = {"effect": "prohibit", "use": "search-indexing"}  # cannot matter for a cv-training query
+
+
+@pytest.mark.parametrize("rules", [
+    [_IRRELEVANT, {"effect": "permit", "use": "not-a-use"}],
+    [{**_IRRELEVANT, "purpose": ["research", "research"]}],  # uniqueItems
+    [{**_IRRELEVANT, "purpose": []}],
+    [{**_IRRELEVANT, "purpose": ["not-a-purpose"]}],
+    [{**_IRRELEVANT, "actor": ["company", "nobody"]}],
+    [{**_IRRELEVANT, "duties": ["attribution", "attribution"]}],
+    [{**_IRRELEVANT, "jurisdiction": ["usa"]}], [{**_IRRELEVANT, "jurisdiction": ["US-", "US"]}],
+    [{**_IRRELEVANT, "from": "2020-01-01", "until": "2019-01-01"}], [{**_IRRELEVANT, "from": "2019-02-30"}],
+    [{**_IRRELEVANT, "x-note": "n"}], [{"use": "search-indexing"}], [{**_IRRELEVANT, "effect": "allow"}],
+    [_IRRELEVANT, {**_IRRELEVANT, "effect": "permit"}],  # contradictory, though neither can matter
+    [{**_IRRELEVANT, "purpose": ["research", "education"]}, {**_IRRELEVANT, "effect": "permit",
+                                                             "purpose": ["education", "research"]}],
+    [{**_IRRELEVANT, "jurisdiction": ["US"]}, {**_IRRELEVANT, "effect": "permit", "jurisdiction": ["EU"]}],
+    [_IRRELEVANT, {"effect": "permit", "use": "cv-training"}],
+])
+def test_rules_that_cannot_matter_are_checked_before_they_are_left_out(rules: list[dict[str, Any]]) -> None:
+    """The kernel leaves rules whose use cannot matter for the query out of a declaration's body, so it checks them
+    in full itself: every bad one here must give the Python path's answer (invalid record, or a contradiction)."""
+    line = _line(declarations__0__rules=rules)
+    # the good records first: the kernel then knows their keys, which a bad record left unchecked would share
+    relevant = [r for r in rules if r.get("use") == "cv-training"]
+    variants = [_line(declarations__0__rules=[_IRRELEVANT]), _line(declarations__0__rules=[]),
+                _line(declarations__0__rules=relevant), _line(declarations__0__rules=[*relevant, _IRRELEVANT]),
+                line, line]
+    _same(variants, Q)
+
+
+def test_bodies_that_differ_only_in_rules_that_cannot_matter_share_a_key() -> None:
+    runner = _kernel()
+    a = _key(runner, _line(declarations__0__rules=[{"effect": "prohibit", "use": "ai-training"}, _IRRELEVANT]))
+    b = _key(runner, _line(declarations__0__rules=[{"effect": "prohibit", "use": "ai-training"},
+                                                   {"effect": "permit", "use": "face-recognition",
+                                                    "purpose": ["commercial"]}]))
+    assert isinstance(a, bytes) and a == b
+    c = _key(runner, _line(declarations__0__rules=[{"effect": "prohibit", "use": "ai-training",
+                                                    "purpose": ["commercial"]}]))
+    assert c != a
 
 
 def test_a_line_longer_than_8192_bytes_is_left_to_the_python_path() -> None:

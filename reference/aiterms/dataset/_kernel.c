@@ -221,6 +221,10 @@ typedef struct {
     uint64_t *body_permits, *body_prohibits; /* the uses its rules permit and prohibit, one bit per use */
     size_t n_bodies, cap_bodies;
     Map groups;        /* a party's kept declarations (reduced classes and order ranks) -> its class */
+    /* The vocabulary a rule may use (set_vocabulary): use -> 1 + its bit (and whether it can matter for the query),
+     * purposes, actors, duties. Empty: the kernel keeps every rule as written. */
+    Map uses, purposes, actors, duties;
+    int has_vocabulary;
     Buf body;          /* the body of the declaration being read, or a party's group */
     /* entries: what a hit writes and counts */
     Py_ssize_t n_entries, cap_entries;
@@ -258,6 +262,8 @@ typedef struct {
     int decl_party[MAX_DECLS];  /* its party number, or -1 when it has no party id */
     int32_t decl_reduced[MAX_DECLS], decl_exact[MAX_DECLS]; /* its body's classes */
     uint64_t decl_permits[MAX_DECLS], decl_prohibits[MAX_DECLS];
+    uint64_t dropped_permits, dropped_prohibits; /* of the rules the declaration being read leaves out */
+    int decl_dropped[MAX_DECLS];                 /* whether a declaration left rules out */
 } Ctx;
 
 static inline int lit(Ctx *c, const char *s, size_t n) {
@@ -655,6 +661,182 @@ static int source_member(Ctx *c, unsigned *seen) {
     return verbatim_member(c);
 }
 
+/* -- rules ------------------------------------------------------------------------------------------------------ */
+
+#define MAX_RULES 64
+#define MAX_VALUES 16
+
+/* What the kernel read of one rule it could check in full. */
+typedef struct {
+    const unsigned char *from, *to;      /* its text */
+    int permit;
+    int32_t use;                         /* 1 + the use's bit */
+    int relevant;
+    /* its scope: values of purpose, actor, jurisdiction (sorted, as pointers into the line), from, until */
+    const unsigned char *values[3][MAX_VALUES];
+    size_t value_len[3][MAX_VALUES];
+    int n_values[3];
+    char start[20], until[20];
+    int has_start, has_until;
+} Rule;
+
+static int cmp_span(const unsigned char *a, size_t an, const unsigned char *b, size_t bn) {
+    int r = memcmp(a, b, an < bn ? an : bn);
+    return r ? r : (an < bn ? -1 : an > bn);
+}
+
+/* ^(EU|[A-Z]{2}(-[A-Z0-9]{1,3})?)$ */
+static int is_jurisdiction(const unsigned char *s, size_t n) {
+    if (n == 2) return (s[0] == 'E' && s[1] == 'U') || (s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z');
+    if (n < 4 || n > 6 || s[2] != '-') return 0;
+    if (!(s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z')) return 0;
+    for (size_t i = 3; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || is_digit(s[i]))) return 0;
+    return 1;
+}
+
+/* A non-empty array of distinct strings, each in `terms` (or, without terms, a jurisdiction), sorted into r. */
+static int rule_values(Ctx *c, Rule *r, int dim, const Map *terms) {
+    if (!lit(c, "[", 1) || lit(c, "]", 1)) return 0; /* minItems 1 */
+    int n = 0;
+    for (;;) {
+        const unsigned char *s;
+        size_t len;
+        int plain;
+        int32_t v;
+        if (n >= MAX_VALUES || string(c, &s, &len, &plain) || !plain) return 0;
+        if (terms ? !map_get(terms, s, len, &v) : !is_jurisdiction(s, len)) return 0;
+        int at = n;
+        while (at > 0 && cmp_span(r->values[dim][at - 1], r->value_len[dim][at - 1], s, len) > 0) {
+            r->values[dim][at] = r->values[dim][at - 1];
+            r->value_len[dim][at] = r->value_len[dim][at - 1];
+            at--;
+        }
+        if (at > 0 && cmp_span(r->values[dim][at - 1], r->value_len[dim][at - 1], s, len) == 0) return 0; /* unique */
+        r->values[dim][at] = s;
+        r->value_len[dim][at] = len;
+        n++;
+        if (lit(c, ",", 1)) continue;
+        if (lit(c, "]", 1)) break;
+        return 0;
+    }
+    r->n_values[dim] = n;
+    return 1;
+}
+
+/* One rule, read in full against the record schema and the vocabulary (the Python signer's strict check of a rule):
+ * 1 when it is valid and every member is known; 0 when the kernel cannot vouch for it (then the declaration's rules
+ * are kept as written, and the Python path judges them). */
+static int read_rule(Ctx *c, Rule *r) {
+    Kernel *k = c->k;
+    unsigned seen = 0;
+    memset(r->n_values, 0, sizeof r->n_values);
+    r->has_start = r->has_until = 0;
+    r->from = c->p;
+    if (!lit(c, "{", 1) || lit(c, "}", 1)) return 0;
+    for (;;) {
+        const unsigned char *s;
+        size_t n;
+        int plain;
+        int32_t v;
+#define RULE_NAME(lit_, b) (lit(c, "\"" lit_ "\":", sizeof(lit_) + 2) && !(seen & (1u << (b))) && (seen |= 1u << (b), 1))
+        if (RULE_NAME("effect", 0)) {
+            if (lit(c, "\"permit\"", 8)) r->permit = 1;
+            else if (lit(c, "\"prohibit\"", 10)) r->permit = 0;
+            else return 0;
+        } else if (RULE_NAME("use", 1)) {
+            if (string(c, &s, &n, &plain) || !plain || !map_get(&k->uses, s, n, &v)) return 0;
+            r->use = v & 0xFFFF;
+            r->relevant = v >> 16;
+        } else if (RULE_NAME("purpose", 2)) {
+            if (!rule_values(c, r, 0, &k->purposes)) return 0;
+        } else if (RULE_NAME("actor", 3)) {
+            if (!rule_values(c, r, 1, &k->actors)) return 0;
+        } else if (RULE_NAME("jurisdiction", 4)) {
+            if (!rule_values(c, r, 2, NULL)) return 0;
+        } else if (RULE_NAME("duties", 5)) {
+            Rule scratch;
+            if (!rule_values(c, &scratch, 0, &k->duties)) return 0;
+        } else if (RULE_NAME("from", 6)) {
+            if (string(c, &s, &n, &plain) || !date_key(s, n, r->start)) return 0;
+            r->has_start = 1;
+        } else if (RULE_NAME("until", 7)) {
+            if (string(c, &s, &n, &plain) || !date_key(s, n, r->until)) return 0;
+            r->has_until = 1;
+        } else {
+            return 0; /* an unknown or repeated member */
+        }
+#undef RULE_NAME
+        if (lit(c, ",", 1)) continue;
+        if (lit(c, "}", 1)) break;
+        return 0;
+    }
+    if ((seen & 3) != 3) return 0; /* effect and use are required */
+    if (r->has_start && r->has_until && strcmp(r->until, r->start) <= 0) return 0;
+    r->to = c->p;
+    return 1;
+}
+
+static int same_scope(const Rule *a, const Rule *b) {
+    if (a->use != b->use || a->has_start != b->has_start || a->has_until != b->has_until) return 0;
+    if (a->has_start && strcmp(a->start, b->start)) return 0;
+    if (a->has_until && strcmp(a->until, b->until)) return 0;
+    for (int d = 0; d < 3; d++) {
+        if (a->n_values[d] != b->n_values[d]) return 0;
+        for (int i = 0; i < a->n_values[d]; i++)
+            if (cmp_span(a->values[d][i], a->value_len[d][i], b->values[d][i], b->value_len[d][i])) return 0;
+    }
+    return 1;
+}
+
+/* A declaration's rules. When the kernel can check every rule itself, the rules whose use cannot matter for the
+ * query are left out of the body (their uses still count for contradictions between declarations, and two of them
+ * that contradict each other stop the kernel: the Python path reports that record); otherwise the rules are kept as
+ * written and the Python path checks them when it classifies the body. */
+static int rules_member(Ctx *c, const unsigned char *name) {
+    const unsigned char *value = c->p;
+    Rule rules[MAX_RULES];
+    int n = 0, sure = 1;
+    if (!lit(c, "[", 1)) return ST_OTHER;
+    if (!lit(c, "]", 1)) {
+        for (;;) {
+            if (n >= MAX_RULES || !read_rule(c, &rules[n])) {
+                sure = 0;
+                break;
+            }
+            n++;
+            if (lit(c, ",", 1)) continue;
+            if (lit(c, "]", 1)) break;
+            sure = 0;
+            break;
+        }
+    }
+    if (!sure) { /* kept as written: read it again as a plain value */
+        c->p = name;
+        return verbatim_member(c);
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (!rules[i].relevant && rules[i].permit != rules[j].permit && same_scope(&rules[i], &rules[j]))
+                return ST_PYTHON; /* contradictory rules (spec/validation.md#req-no-contradiction) */
+    buf_put(c->key, name, (size_t)(value - name));
+    buf_byte(c->key, '[');
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        if (!rules[i].relevant) {
+            uint64_t bit = (uint64_t)1 << (rules[i].use - 1);
+            if (rules[i].permit) c->dropped_permits |= bit;
+            else c->dropped_prohibits |= bit;
+            c->decl_dropped[c->decl] = 1;
+            continue;
+        }
+        if (kept++) buf_byte(c->key, ',');
+        buf_put(c->key, rules[i].from, (size_t)(rules[i].to - rules[i].from));
+    }
+    buf_byte(c->key, ']');
+    return 0;
+}
+
 static int declaration_member(Ctx *c, unsigned *seen) {
     const unsigned char *from = c->p;
     if (NAME(c, "id")) { ONCE(0); return checked(c, 'i', 8192); }
@@ -663,6 +845,10 @@ static int declaration_member(Ctx *c, unsigned *seen) {
     if (NAME(c, "effectiveFrom")) { ONCE(3); return date_member(c, 'E'); }
     if (NAME(c, "until")) { ONCE(4); return date_member(c, 'U'); }
     if (NAME(c, "source")) { ONCE(5); KEEP_NAME(c, from); return object(c, source_member); }
+    if (c->k->has_vocabulary && NAME(c, "rules")) {
+        ONCE(6);
+        return rules_member(c, from);
+    }
     return verbatim_member(c);
 }
 
@@ -741,6 +927,8 @@ static int declaration(Ctx *c, int i) {
     c->decl = i;
     c->n_decls = i + 1;
     c->decl_party[i] = -1;
+    c->decl_dropped[i] = 0;
+    c->dropped_permits = c->dropped_prohibits = 0;
     k->body.len = 0;
     k->body.failed = 0;
     c->key = &k->body;
@@ -752,8 +940,8 @@ static int declaration(Ctx *c, int i) {
     if (!map_get(&k->bodies, (const unsigned char *)k->body.data, k->body.len, &idx)) return ST_BODY;
     c->decl_reduced[i] = k->body_reduced[idx];
     c->decl_exact[i] = k->body_exact[idx];
-    c->decl_permits[i] = k->body_permits[idx];
-    c->decl_prohibits[i] = k->body_prohibits[idx];
+    c->decl_permits[i] = k->body_permits[idx] | c->dropped_permits;
+    c->decl_prohibits[i] = k->body_prohibits[idx] | c->dropped_prohibits;
     if (c->decl_reduced[i] < 0) return ST_PYTHON; /* a body the Python path does not sign */
     return 0;
 }
@@ -950,6 +1138,10 @@ static int declarations_key(Kernel *k, Ctx *c) {
             put32(b + 2, cls);
             part->len = 6;
         } else {
+            /* declarations that may contradict each other are compared whole: rules left out of a body would be
+             * missing from that comparison */
+            for (int e = 0; e < decls; e++)
+                if (c->decl_party[e] == party && c->decl_dropped[e]) return -ST_OTHER;
             if (!group[party]) group[party] = ++n_groups;
             b[0] = 3;
             b[1] = (unsigned char)owner;
@@ -1047,6 +1239,9 @@ static int Kernel_init(Kernel *self, PyObject *args, PyObject *kwds) {
     if (!self->tags.slots && !map_init(&self->tags, 256)) { PyErr_NoMemory(); return -1; }
     if (!self->bodies.slots && !map_init(&self->bodies, 256)) { PyErr_NoMemory(); return -1; }
     if (!self->groups.slots && !map_init(&self->groups, 256)) { PyErr_NoMemory(); return -1; }
+    Map *vocab[] = {&self->uses, &self->purposes, &self->actors, &self->duties};
+    for (int i = 0; i < 4; i++)
+        if (!vocab[i]->slots && !map_init(vocab[i], 64)) { PyErr_NoMemory(); return -1; }
     return 0;
 }
 
@@ -1055,6 +1250,10 @@ static void Kernel_dealloc(Kernel *self) {
     map_free(&self->tags);
     map_free(&self->bodies);
     map_free(&self->groups);
+    map_free(&self->uses);
+    map_free(&self->purposes);
+    map_free(&self->actors);
+    map_free(&self->duties);
     free(self->body_reduced);
     free(self->body_exact);
     free(self->body_permits);
@@ -1149,6 +1348,79 @@ static PyObject *Kernel_set_body(Kernel *self, PyObject *args) {
     self->body_permits[idx] = (uint64_t)permits;
     self->body_prohibits[idx] = (uint64_t)prohibits;
     self->n_bodies++;
+    Py_RETURN_NONE;
+}
+
+/* Fill a map from a sequence of str: each maps to value(i). */
+static int fill_terms(Map *m, PyObject *seq, int32_t (*value)(Py_ssize_t, PyObject *), PyObject *extra) {
+    PyObject *fast = PySequence_Fast(seq, "a sequence of terms");
+    if (!fast) return 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        Py_ssize_t len;
+        const char *text = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &len) : NULL;
+        if (!text) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "terms are str");
+            Py_DECREF(fast);
+            return 0;
+        }
+        if (!map_put(m, (const unsigned char *)text, (size_t)len, value(i, extra))) {
+            Py_DECREF(fast);
+            PyErr_NoMemory();
+            return 0;
+        }
+    }
+    Py_DECREF(fast);
+    return 1;
+}
+
+static int32_t term_value(Py_ssize_t i, PyObject *extra) { (void)i; (void)extra; return 1; }
+
+/* a use: 1 + its bit, and 1 << 16 when it can matter for the query (extra: the set of such uses) */
+static int32_t use_value(Py_ssize_t i, PyObject *extra) { (void)extra; return (int32_t)(i + 1); }
+
+/* set_vocabulary(uses, relevant, purposes, actors, duties): the terms a rule may use (uses in bit order, at most
+ * 63) and the uses that can matter for the query. From then on the kernel checks rules itself and leaves the rules
+ * that cannot matter out of declaration bodies. */
+static PyObject *Kernel_set_vocabulary(Kernel *self, PyObject *args) {
+    PyObject *uses, *relevant, *purposes, *actors, *duties;
+    if (!check_idle(self) || !PyArg_ParseTuple(args, "OOOOO", &uses, &relevant, &purposes, &actors, &duties))
+        return NULL;
+    Py_ssize_t n = PySequence_Size(uses);
+    if (n < 0) return NULL;
+    if (n > 63) {
+        PyErr_SetString(PyExc_ValueError, "at most 63 uses (one bit each)");
+        return NULL;
+    }
+    map_clear(&self->uses);
+    map_clear(&self->purposes);
+    map_clear(&self->actors);
+    map_clear(&self->duties);
+    self->has_vocabulary = 0;
+    if (!fill_terms(&self->uses, uses, use_value, NULL) || !fill_terms(&self->purposes, purposes, term_value, NULL) ||
+        !fill_terms(&self->actors, actors, term_value, NULL) || !fill_terms(&self->duties, duties, term_value, NULL))
+        return NULL;
+    /* mark the relevant uses */
+    PyObject *it = PyObject_GetIter(relevant);
+    if (!it) return NULL;
+    PyObject *item;
+    while ((item = PyIter_Next(it))) {
+        Py_ssize_t len;
+        const char *text = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &len) : NULL;
+        int32_t v;
+        if (!text || !map_get(&self->uses, (const unsigned char *)text, (size_t)len, &v)) {
+            Py_DECREF(item);
+            Py_DECREF(it);
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "a relevant use that is not among the uses");
+            return NULL;
+        }
+        map_put(&self->uses, (const unsigned char *)text, (size_t)len, v | (1 << 16));
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) return NULL;
+    self->has_vocabulary = 1;
     Py_RETURN_NONE;
 }
 
@@ -1361,6 +1633,8 @@ static PyMethodDef Kernel_methods[] = {
     {"set_body", (PyCFunction)Kernel_set_body, METH_VARARGS,
      "Classify a declaration body: reduced class (-1: not signed, 0: cannot matter), exact class, and the bit "
      "masks of the uses its rules permit and prohibit."},
+    {"set_vocabulary", (PyCFunction)Kernel_set_vocabulary, METH_VARARGS,
+     "The terms a rule may use, and the uses that can matter: the kernel then checks rules itself."},
     {"set_group", (PyCFunction)Kernel_set_group, METH_VARARGS,
      "Classify a party's kept declarations (5 bytes each: reduced class, order rank; -1: the Python path)."},
     {"set_entry", (PyCFunction)Kernel_set_entry, METH_VARARGS, "Add an answer: its index, suffix and keep flag."},

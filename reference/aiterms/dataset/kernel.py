@@ -112,7 +112,8 @@ class KernelRunner:
         self._exact: dict[bytes, int] = {}
         self._meaning: dict[int, Any] = {}  # reduced class -> what it stands for (the signer's declarations part)
         self._next = 1
-        uses = sorted(signer.relevant | set(signer._ancestors))
+        # One bit per use a rule may name (the signer's closed set), for the kernel's contradiction checks
+        uses = sorted(worker.resolver.vocabulary.ids("use"))
         self._use_bits = {u: 1 << i for i, u in enumerate(uses)} if len(uses) < 64 else {}
 
     def _here(self) -> _Here:
@@ -120,9 +121,15 @@ class KernelRunner:
         if here is None:
             assert _kernel is not None
             w = self.worker
-            here = self._local.here = _Here(_kernel.Kernel(
-                w.signer.at_key, biometric=w.signer.biometric, filter=w.keep is not None,
-                annotate_kept=w.opts.annotate_filtered, release_gil=self.threaded))
+            k = _kernel.Kernel(w.signer.at_key, biometric=w.signer.biometric, filter=w.keep is not None,
+                               annotate_kept=w.opts.annotate_filtered, release_gil=self.threaded)
+            if self._use_bits:
+                # the kernel checks rules itself, against the signer's vocabulary, and leaves out of declaration
+                # bodies the rules that cannot matter for the query
+                vocab = w.resolver.vocabulary
+                k.set_vocabulary(list(self._use_bits), w.signer.relevant, sorted(vocab.ids("purpose")),
+                                 sorted(vocab.ids("actor")), sorted(vocab.ids("obligation")))
+            here = self._local.here = _Here(k)
         return here
 
     def block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
@@ -164,9 +171,6 @@ class KernelRunner:
                 st.signed += hits
             if status == _kernel.END:
                 break
-            nl = block.find(b"\n", pos)
-            stop = end if nl < 0 else nl
-            line = block[pos:stop]
             if status in _LEARN and key is not None and learned < LEARN_LIMIT:
                 if status == _kernel.BODY:
                     self._give_body(k, key)
@@ -174,6 +178,9 @@ class KernelRunner:
                     self._give_group(k, key)
                 learned += 1
                 continue  # the same line again, now that this declaration body or group is known
+            nl = block.find(b"\n", pos)
+            stop = end if nl < 0 else nl
+            line = block[pos:stop]
             if status == _kernel.TAG and learned_at != pos and self._give_tags(k, line):
                 learned_at = pos
                 continue  # the same line again, now that its tags are known

@@ -310,7 +310,8 @@ def test_bodies_that_differ_only_in_rules_that_cannot_matter_share_a_key() -> No
     b = _key(runner, _line(declarations__0__rules=[{"effect": "prohibit", "use": "ai-training"},
                                                    {"effect": "permit", "use": "face-recognition",
                                                     "purpose": ["commercial"]}]))
-    assert isinstance(a, bytes) and a == b
+    assert isinstance(a, bytes)
+    assert a == b
     c = _key(runner, _line(declarations__0__rules=[{"effect": "prohibit", "use": "ai-training",
                                                     "purpose": ["commercial"]}]))
     assert c != a

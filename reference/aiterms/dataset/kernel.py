@@ -91,7 +91,6 @@ class KernelRunner:
     def __init__(self, worker: Worker) -> None:
         assert _kernel is not None
         self.worker = worker
-        signer = worker.signer
         self._local = threading.local()
         self.threaded = False  # set before threads share this runner: their kernels then run without the GIL
         # The Python side (the worker's signer, cache, resolver and statistics, and the maps below) is used by one

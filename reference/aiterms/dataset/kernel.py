@@ -39,7 +39,7 @@ MAX_ENTRIES = 100_000
 MAX_CLASSES = 100_000  # tags, declaration bodies and groups
 MAX_KEYS = 100_000  # record keys (for other threads' kernels) and license-free answers
 MAX_KEY_BYTES = 32 << 20  # about this many bytes of keys in one table (estimated from the newest key)
-LEARN_LIMIT = 64  # declaration bodies learned for one line before it goes the Python way
+LEARN_LIMIT = 64  # declaration bodies and groups learned for one line before it goes the Python way
 _ALL = (1 << 64) - 1
 _LEARN = (_kernel.BODY, _kernel.GROUP) if _kernel is not None else ()
 _ALONE = b'{"@context":' + orjson.dumps(CONTEXT_IRI) + b',"type":"ImageRecord","declarations":['
@@ -190,7 +190,8 @@ class KernelRunner:
                         w.stats = st
                         idx = self._other_license(key)
                         if idx is None:
-                            idx = _remember(self._keys, key, self._answer_for(line, lineno, key), MAX_KEYS)
+                            idx = self._answer_for(line, lineno, key)
+                        _remember(self._keys, key, idx, MAX_KEYS)
                         w.flush()
                 self._sync_entries(here, idx)
                 k.add(key, idx)

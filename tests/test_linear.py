@@ -95,6 +95,12 @@ def _grows_linearly(make: Callable[[int], Callable[[], object]], base: int, *, s
     runs = {k: make(base * k) for k in (1, 4, 16)}
     t = {k: _time(fn, 1) for k, fn in runs.items()}  # once each: a second run could hit a cache keyed by content
     ratio = t[16] / max(t[1], 1e-6)
+    if t[16] >= FLOOR and ratio > RATIO:
+        # Once more, on inputs one item larger (so no cache keyed by content answers them), before failing: a busy
+        # machine can slow one small measurement; a superlinear algorithm is slow both times.
+        again = {k: _time(make(base * k + 1), 1) for k in (1, 4, 16)}
+        t = again if again[16] / max(again[1], 1e-6) < ratio else t
+        ratio = t[16] / max(t[1], 1e-6)
     assert t[16] < FLOOR or ratio <= RATIO, (
         f"time grows faster than linearly: 1x {t[1]:.4f}s, 4x {t[4]:.4f}s, 16x {t[16]:.4f}s (ratio {ratio:.0f})")
     p1, p16 = _peak(runs[1]), _peak(runs[16])

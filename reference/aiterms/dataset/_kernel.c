@@ -11,7 +11,8 @@
  *   - each declaration's *body* (what is left of it as JSON: role, signal, rules, consent, unknown members) is looked
  *     up among the bodies the caller classified: its reduced class (what the signer keeps of it alone; 0 when
  *     nothing in it can matter, -1 when the signer does not sign it), exact class, and the uses its rules permit
- *     and prohibit;
+ *     and prohibit. Rules the kernel can check in full (rules_member) and whose use cannot matter for the query are
+ *     left out of the body;
  *   - a declaration's dates become whether it is in force at the date of use and, within a party with several
  *     declarations, the order of their order dates; a party's kept declarations become the class of what
  *     supersession leaves of them (a *group*, classified by the caller); declarations of a party that may

@@ -1,10 +1,11 @@
 """``aiterms annotate`` and ``aiterms filter`` over whole manifests (spec/dataset.md#annotate).
 
 The parent process reads the input (JSON Lines in blocks of whole lines, CSV/TSV and Parquet in batches of rows),
-hashes it as it goes (in a reader thread), hands the blocks to workers (in this process with ``--workers 1``, else
-a pool of processes with a bounded number of blocks in flight, so memory stays flat whatever the input size), and
-writes the answers in input order. Each worker keeps its own decision cache (:mod:`.fastpath`) and, with a store,
-its own read-only SQLite connection.
+hashes it as it goes (in a reader thread), hands the blocks to workers (in this process with ``--workers 1``; for
+JSON Lines with the compiled kernel and no store, N threads sharing one worker, :mod:`.kernel`; else a pool of
+processes), with a bounded number of blocks in flight so memory stays flat whatever the input size, and writes the
+answers in input order (JSON Lines output from a writer thread). Each worker process keeps its own decision cache
+(:mod:`.fastpath`) and, with a store, its own read-only SQLite connection.
 """
 
 from __future__ import annotations

@@ -188,9 +188,10 @@ class KernelRunner:
                 if idx is None:
                     with self.lock:
                         w.stats = st
-                        idx = self._other_license(key)
+                        core, license_iri = _split_license(key)
+                        idx = self._other_license(core, license_iri)
                         if idx is None:
-                            idx = self._answer_for(line, lineno, key)
+                            idx = self._answer_for(line, lineno, core)
                         _remember(self._keys, key, idx, MAX_KEYS)
                         w.flush()
                 self._sync_entries(here, idx)
@@ -220,19 +221,18 @@ class KernelRunner:
             here.kernel.set_entry(here.entries, suffix, keep)
             here.entries += 1
 
-    def _other_license(self, key: bytes) -> int | None:
+    def _other_license(self, core: bytes, license_iri: str | None) -> int | None:
         """The answer for a key that differs from an answered one only by its license, when the license cannot
         change that answer (spec/resolution.md#alg-license: a license alone never permits or prohibits, so an answer
         worked out without it that is neither allowed nor constrained stands whatever the license); else None.
-        The kernel puts the license (checked as an IRI) at the end of the key, then its length."""
-        core, license_iri = _split_license(key)
+        ``core`` is the key without its license (_split_license)."""
         base = self._bases.get(core)
         if base is None:
             return None
         e = self.worker._entry(base.outcome, base.obligations, base.reason, base.signal, license_iri)
         return self._entry_index(e)
 
-    def _answer_for(self, line: bytes, lineno: int, key: bytes) -> int:
+    def _answer_for(self, line: bytes, lineno: int, core: bytes) -> int:
         """req-fast-path: the answer for a line whose key no kernel knows yet: the Python fast path's (strict
         check, signature, cached or new reference decision), as an entry index; or -1 when that line is not one the
         kernel may answer: not signed, or invalid (an invalid record gets a coded issue on every line, so each such
@@ -253,7 +253,7 @@ class KernelRunner:
             return -1
         base = w.cache.get(("without-license", sig[1:]))
         if base is not None and base.license_free:
-            _remember(self._bases, _split_license(key)[0], base, MAX_KEYS)
+            _remember(self._bases, core, base, MAX_KEYS)
         return self._entry_index(e)
 
     def _entry_index(self, e: Entry) -> int:

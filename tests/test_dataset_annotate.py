@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiterms.cli import run
 
@@ -300,3 +302,23 @@ def test_progress_bar_only_on_a_terminal() -> None:
     q.update(1, 1)
     q.close()
     assert quiet.getvalue() == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=30), st.booleans(),
+       st.integers(1, 64))
+def test_jsonl_blocks_hold_every_line_once(lines: list[bytes], last_newline: bool, block_bytes: int) -> None:
+    """iter_jsonl_blocks: whatever the block size, the blocks put together are the input (with a final newline), each
+    block ends a line, and its first line number and line count add up."""
+    from aiterms.dataset import manifest as M
+
+    data = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
+    blocks = list(M.iter_jsonl_blocks(io.BytesIO(data), block_bytes=block_bytes))
+    whole = b"".join(b.data for b in blocks)
+    assert whole == (data if not data or data.endswith(b"\n") else data + b"\n")
+    line = 1
+    for b in blocks:
+        assert b.data.endswith(b"\n")
+        assert b.first_line == line
+        assert b.lines == b.data.count(b"\n")
+        line += b.lines

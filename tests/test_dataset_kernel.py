@@ -337,3 +337,28 @@ def test_kernel_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AITERMS_KERNEL", "0")
     assert not K.available()
     assert Worker(Options(query=Q)).kernel is None
+
+
+@SETTINGS
+@given(st.binary(max_size=5000))
+def test_count_lines_counts_newlines(data: bytes) -> None:
+    """The reader numbers lines with the kernel's count_lines (it runs without the GIL): it must be bytes.count."""
+    from aiterms.dataset._kernel import count_lines
+
+    assert count_lines(data) == data.count(b"\n")
+    assert count_lines(bytearray(data)) == data.count(b"\n")
+
+
+def test_a_license_of_a_known_class_needs_no_new_resolution() -> None:
+    """Worker.license_class: a permitted record whose license is of a class already answered (CC BY 2.0, 3.0 and
+    4.0; BY-NC under a research purpose) is answered without the resolver, labelled with its own license; a license
+    of a new class (BY-SA adds share-alike) is resolved."""
+    permitted = {"declarations__0__rules__0__effect": "permit", "declarations__0__rules__0__use": "cv-training"}
+    cc = "https://creativecommons.org/licenses/"
+    lines = [_line(**permitted, license=f"{cc}{x}/") for x in ("by/2.0", "by/3.0", "by/4.0", "by-nc/2.0")]
+    _same(lines, Q)
+    _, st_ = _annotate(lines, Q, kernel=True)
+    assert st_.misses == 2  # without the license, then with the first license of its class
+    assert {k[3] for k in st_.counts} == {"CC BY 2.0", "CC BY 3.0", "CC BY 4.0", "CC BY-NC 2.0"}
+    _, st_sa = _annotate([*lines, _line(**permitted, license=f"{cc}by-sa/2.0/")], Q, kernel=True)
+    assert st_sa.misses == 3

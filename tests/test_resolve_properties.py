@@ -188,6 +188,38 @@ def test_declaration_not_in_force_changes_nothing(record: dict[str, Any], query:
     assert answer(record, query) == answer(more, query)
 
 
+# Licenses of every CC family, public-domain tools, a port, an SPDX id, unknown licenses and none.
+EVERY_KIND_OF_LICENSE = [None, "https://example.com/own-license", "https://creativecommons.org/licenses/by-nc/5.0/",
+                         "https://creativecommons.org/publicdomain/zero/1.0/",
+                         "https://creativecommons.org/publicdomain/mark/1.0/", "CC-BY-4.0",
+                         "http://creativecommons.org/licenses/by/2.0/de/"] + [
+    f"https://creativecommons.org/licenses/{family}/{version}/"
+    for family in ("by", "by-sa", "by-nd", "by-nc", "by-nc-sa", "by-nc-nd") for version in ("2.0", "3.0", "4.0")]
+
+
+@PROFILE
+@given(records(), queries(), st.sampled_from(EVERY_KIND_OF_LICENSE), st.randoms(use_true_random=False))
+def test_licenses_of_one_class_decide_alike(record: dict[str, Any], query: Query, lic: str | None,
+                                            rnd: random.Random) -> None:
+    """Resolver.license_class: two licenses of one class give the same outcome, obligations, reason code and
+    signal for the same statements (the annotate fast path answers once per class; spec/dataset.md#fast-path)."""
+    from aiterms.dataset.decide import reason_code
+    from aiterms.resolution import Resolver
+
+    resolver = Resolver()
+    same = [x for x in EVERY_KIND_OF_LICENSE if resolver.license_class(x, query) == resolver.license_class(lic, query)]
+    other = rnd.choice(same)
+    answers = []
+    for x in (lic, other):
+        r = copy.deepcopy(record)
+        r.pop("license", None)
+        if x is not None:
+            r["license"] = x
+        d = resolver.resolve(Record.from_json(r), query)
+        answers.append((d.outcome, d.obligations, reason_code(d, r)))
+    assert answers[0] == answers[1]
+
+
 UNRECOGNIZED = ["https://creativecommonsiorg/licenses/by-nc/4.0/", "https://creativecommons.org/licenses/by-nc/5.0/",
                 "https://example.com/own-license"]
 

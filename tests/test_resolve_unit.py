@@ -105,6 +105,25 @@ def test_license_terms() -> None:
     assert not cc0.requires
 
 
+def test_license_classes() -> None:
+    """Resolver.license_class: licenses the resolver cannot tell apart for a query share a class; the NC term
+    matters only to a query whose purpose it prohibits (or with no purpose: fail closed)."""
+    r = Resolver()
+    cc = "https://creativecommons.org/licenses/"
+    research = Query(use="cv-training", purpose="research", at="2026-01-01")
+    commercial = Query(use="cv-training", purpose="commercial", at="2026-01-01")
+    anything = Query(use="cv-training", at="2026-01-01")
+    assert r.license_class(f"{cc}by/2.0/", research) == r.license_class(f"{cc}by/4.0/", research)
+    assert r.license_class(f"{cc}by/2.0/", research) == r.license_class(f"{cc}by-nc/2.0/", research)
+    assert r.license_class(f"{cc}by/2.0/", commercial) != r.license_class(f"{cc}by-nc/2.0/", commercial)
+    assert r.license_class(f"{cc}by/2.0/", anything) != r.license_class(f"{cc}by-nc/2.0/", anything)
+    assert r.license_class(f"{cc}by/2.0/", research) != r.license_class(f"{cc}by-sa/2.0/", research)  # share-alike
+    assert r.license_class(f"{cc}by/2.0/", research) != r.license_class(
+        "https://creativecommons.org/publicdomain/zero/1.0/", research)  # attribution
+    assert r.license_class("https://example.com/own", research) == r.license_class("https://example.com/b", research)
+    assert len({r.license_class(x, research) for x in (None, "https://example.com/own", f"{cc}by/2.0/")}) == 3
+
+
 @pytest.mark.parametrize("iri", [
     "https://creativecommons.org/licenses/by/4.0/de/",  # 4.0 has no ports
     "https://creativecommons.org/licenses/by/5.0/",

@@ -521,6 +521,25 @@ class Resolver:
             return self.covers(b.use, a.use)
         return b.constraints > a.constraints
 
+    def license_class(self, license: str | None, query: Query) -> tuple[Any, ...]:
+        """What of a record's license can change the decision on ``query`` (alg-license, alg-unknown-license): no
+        license; a license the table does not know; or, for a known one, the obligations it adds to each use
+        (req-resolve-license-terms) and the purposes of the query it prohibits. A license's name, IRI and other terms
+        appear only in reason texts, so two licenses of one class give one outcome, one set of obligations and the
+        same deciding statements for any record (the fast path answers once per class: spec/dataset.md#fast-path)."""
+        if not license:
+            return ("none",)
+        info = self.licenses.lookup(license)
+        if info is None:
+            return ("unknown",)
+        prep = self.prepare(query)
+        obligations = tuple(
+            (u, tuple(sorted({o for o, _term in self.licenses.obligations(info, self._ancestors[u])})))
+            for u in sorted(self._ancestors))
+        purposes = tuple(sorted({p for p, _term in self.licenses.prohibited_purposes(info)
+                                 if prep.query.purpose is None or p in prep.purposes}))
+        return ("terms", obligations, purposes)
+
     def _license(self, v: _Verdict, info: LicenseInfo, record: Record, prep: _Prepared, *, permitted: bool,
                  from_defaults: bool, primary: bool) -> bool:
         """alg-license / req-resolve-license-alone, req-resolve-license-terms."""

@@ -9,6 +9,8 @@ BODY: int
 GROUP: int
 MAX_LINE: int
 
+def count_lines(data: bytes, /) -> int: ...
+
 class Kernel:
     def __init__(self, at: str, biometric: bool = ..., filter: bool = ..., annotate_kept: bool = ...,
                  max_keys: int = ..., release_gil: bool = ...) -> None: ...

@@ -186,6 +186,7 @@ class Worker:
             self.store = Store.open(opts.store, readonly=True)
         self._invalid_entries: dict[str, Entry] = {}
         self._labels: dict[str | None, str] = {}
+        self._license_classes: dict[str | None, tuple[Any, ...]] = {}
         self.stats = Stats()
         self._touched: list[Entry] = []
         from aiterms.dataset import kernel
@@ -273,16 +274,35 @@ class Worker:
             base = self.entry_for(d, bare)
             base.license_free = d.outcome not in (ALLOWED, CONSTRAINED)
             self.cache.put(base_key, base)
+        iri = lic if isinstance(lic, str) else None
         if base.license_free:
-            e = self._entry(base.outcome, base.obligations, base.reason, base.signal,
-                            lic if isinstance(lic, str) else None)
+            e = self._entry(base.outcome, base.obligations, base.reason, base.signal, iri)
         else:
-            d = self._resolve_model(Record.from_json(obj))
-            if d is None:
-                return self._mismatch(obj, lineno)
-            e = self.entry_for(d, obj)
+            # The answer with the license is worked out once per class of licenses the resolver cannot tell apart
+            # (license_class), then given each license's own label.
+            class_key = ("license-class", self.license_class(iri), sig[1:])
+            e = self.cache.get(class_key)
+            if e is None:
+                d = self._resolve_model(Record.from_json(obj))
+                if d is None:
+                    return self._mismatch(obj, lineno)
+                e = self.entry_for(d, obj)
+                self.cache.put(class_key, e)
+            else:
+                e = self._entry(e.outcome, e.obligations, e.reason, e.signal, iri)
         self.cache.put(sig, e)
         return e
+
+    def license_class(self, iri: str | None) -> tuple[Any, ...]:
+        """req-fast-path: the resolver's class of a license for the query (Resolver.license_class): two licenses of
+        one class give one outcome, obligations, reason code and signal for the same statements."""
+        got = self._license_classes.get(iri)
+        if got is None:
+            got = self.resolver.license_class(iri, self.query)
+            if len(self._license_classes) >= 4096:  # bounded: license IRIs come from the input
+                self._license_classes.clear()
+            self._license_classes[iri] = got
+        return got
 
     def _resolve_model(self, model: Any) -> Decision | None:
         """The reference resolver on a record the strict check found valid (as a model: the schema layer is what

@@ -92,7 +92,6 @@ class KernelRunner:
         assert _kernel is not None
         self.worker = worker
         self._local = threading.local()
-        self.threaded = False  # set before threads share this runner: their kernels then run without the GIL
         # The Python side (the worker's signer, cache, resolver and statistics, and the maps below) is used by one
         # thread at a time.
         self.lock = threading.RLock()
@@ -104,7 +103,10 @@ class KernelRunner:
         self._bodies: dict[bytes, tuple[int, int, int, int]] = {}  # body -> reduced, exact, permits, prohibits
         self._groups: dict[bytes, int] = {}
         self._keys: dict[bytes, int] = {}  # record key -> entry index (-1: the Python path)
-        self._bases: dict[bytes, Entry] = {}  # record key without its license -> an answer no license changes
+        # record key without its license -> the answer without the license, and the signature without the license
+        # when the license can change that answer (an answer per license class is then looked up)
+        self._bases: dict[bytes, Entry] = {}
+        self._cores: dict[bytes, Any] = {}
         # Class numbers are never reused (a record key made with a number keeps meaning what it meant), so these
         # maps may be emptied when they grow; the counter goes on.
         self._reduced: dict[Any, int] = {}
@@ -121,7 +123,7 @@ class KernelRunner:
             assert _kernel is not None
             w = self.worker
             k = _kernel.Kernel(w.signer.at_key, biometric=w.signer.biometric, filter=w.keep is not None,
-                               annotate_kept=w.opts.annotate_filtered, release_gil=self.threaded)
+                               annotate_kept=w.opts.annotate_filtered, release_gil=True)
             if self._use_bits:
                 # the kernel checks rules itself, against the signer's vocabulary, and leaves out of declaration
                 # bodies the rules that cannot matter for the query
@@ -224,11 +226,18 @@ class KernelRunner:
     def _other_license(self, core: bytes, license_iri: str | None) -> int | None:
         """The answer for a key that differs from an answered one only by its license, when the license cannot
         change that answer (spec/resolution.md#alg-license: a license alone never permits or prohibits, so an answer
-        worked out without it that is neither allowed nor constrained stands whatever the license); else None.
-        ``core`` is the key without its license (_split_license)."""
+        worked out without it that is neither allowed nor constrained stands whatever the license), or when the
+        answer for a license of the same class is known (Worker.license_class); else None. ``core`` is the key
+        without its license (_split_license)."""
         base = self._bases.get(core)
         if base is None:
             return None
+        if not base.license_free:
+            w = self.worker
+            rest = self._cores.get(core)
+            base = None if rest is None else w.cache.get(("license-class", w.license_class(license_iri), rest))
+            if base is None:
+                return None
         e = self.worker._entry(base.outcome, base.obligations, base.reason, base.signal, license_iri)
         return self._entry_index(e)
 
@@ -252,8 +261,10 @@ class KernelRunner:
         if e.reason == INVALID:
             return -1
         base = w.cache.get(("without-license", sig[1:]))
-        if base is not None and base.license_free:
+        if base is not None:
             _remember(self._bases, core, base, MAX_KEYS)
+            if not base.license_free:
+                _remember(self._cores, core, sig[1:], MAX_KEYS)
         return self._entry_index(e)
 
     def _entry_index(self, e: Entry) -> int:

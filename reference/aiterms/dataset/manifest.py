@@ -99,6 +99,16 @@ def input_size(path: str) -> int | None:
 # JSON Lines
 
 
+def _count_newlines(data: bytes) -> int:
+    return data.count(b"\n")
+
+
+try:  # the compiled kernel counts without the GIL, so the kernels run while the reader counts
+    from aiterms.dataset._kernel import count_lines as _count_lines
+except ImportError:  # no compiler when the package was installed
+    _count_lines = _count_newlines
+
+
 @dataclass(slots=True)
 class Block:
     first_line: int
@@ -130,10 +140,9 @@ def iter_jsonl_blocks(stream: IO[bytes], *, block_bytes: int = BLOCK_BYTES, hash
             chunk = chunk[cut + 1:]
             line += 1
             skipping = False
-        data = carry + chunk
-        cut = data.rfind(b"\n")
+        cut = chunk.rfind(b"\n")
         if cut < 0:
-            carry = data
+            carry += chunk
             if len(carry) > MAX_LINE_BYTES:
                 if issues is not None:
                     issues.append(dataset_issue(MANIFEST_ROW_INVALID, f"line longer than {MAX_LINE_BYTES} bytes "
@@ -141,8 +150,11 @@ def iter_jsonl_blocks(stream: IO[bytes], *, block_bytes: int = BLOCK_BYTES, hash
                 carry = b""
                 skipping = True
             continue
-        body, carry = data[: cut + 1], data[cut + 1:]
-        n = body.count(b"\n")
+        # one copy per block: the carried start of a line, then the chunk up to its last newline
+        whole = not carry and cut == len(chunk) - 1
+        body = chunk if whole else b"".join((carry, memoryview(chunk)[: cut + 1]))
+        carry = chunk[cut + 1:]
+        n = _count_lines(body)
         yield Block(line, body, n, len(chunk))
         line += n
 

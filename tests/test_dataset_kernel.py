@@ -40,8 +40,10 @@ def _worker(q: Query, *, kernel: bool, **kw: Any) -> Worker:
     return w
 
 
-def _annotate(lines: list[bytes], q: Query, *, kernel: bool, **kw: Any) -> tuple[bytes, Stats]:
+def _annotate(lines: list[bytes], q: Query, *, kernel: bool, defer: bool = False, **kw: Any) -> tuple[bytes, Stats]:
     w = _worker(q, kernel=kernel, **kw)
+    if defer:  # as threads run it (annotate --workers 2): the kernel over the block first, then the Python side
+        w.kernel.defer = True
     block = b"".join(x + b"\n" for x in lines)
     out, st_ = w.jsonl_block(1, block)
     if kernel:  # twice: the second time every key the kernel learned is answered inside it
@@ -58,10 +60,13 @@ def _counts(s: Stats) -> tuple[Any, ...]:
 
 def _same(lines: list[bytes], q: Query, **kw: Any) -> None:
     with_kernel, st_k = _annotate(lines, q, kernel=True, **kw)
+    deferred, st_d = _annotate(lines, q, kernel=True, defer=True, **kw)
     without, st_p = _annotate(lines, q, kernel=False, **kw)
     assert with_kernel == without
+    assert deferred == without
     assert _counts(st_k) == _counts(st_p)
-    assert st_k.mismatches == st_p.mismatches == 0
+    assert _counts(st_d) == _counts(st_p)
+    assert st_k.mismatches == st_p.mismatches == st_d.mismatches == 0
 
 
 def _kernel(q: Query = Q) -> Any:
@@ -177,13 +182,14 @@ def test_synthetic_records_and_threads() -> None:
     for q in (Q, _query("face-recognition", "research", None, "US-IL"), _query("data-mining", "commercial")):
         _same(data, q)
         w = _worker(q, kernel=True)
-        w.kernel.threaded = True  # the kernels release the GIL, as annotate --workers 2 runs them
+        w.kernel.defer = True  # as annotate --workers 2 runs them
         blocks = [b"".join(x + b"\n" for x in data[i:i + 250]) for i in range(0, len(data), 250)]
         with ThreadPoolExecutor(2) as pool:
-            threaded = [out for out, _ in pool.map(w.jsonl_block, [1] * len(blocks) * 2, blocks * 2)]
+            threaded = list(pool.map(w.jsonl_block, [1] * len(blocks) * 2, blocks * 2))
         alone = _worker(q, kernel=False)
-        expected = [alone.jsonl_block(1, b)[0] for b in blocks]
-        assert threaded == expected * 2
+        expected = [alone.jsonl_block(1, b) for b in blocks] * 2
+        assert [out for out, _ in threaded] == [out for out, _ in expected]
+        assert [_counts(s) for _, s in threaded] == [_counts(s) for _, s in expected]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -362,3 +368,20 @@ def test_a_license_of_a_known_class_needs_no_new_resolution() -> None:
     assert {k[3] for k in st_.counts} == {"CC BY 2.0", "CC BY 3.0", "CC BY 4.0", "CC BY-NC 2.0"}
     _, st_sa = _annotate([*lines, _line(**permitted, license=f"{cc}by-sa/2.0/")], Q, kernel=True)
     assert st_sa.misses == 3
+
+
+def test_deferred_lines_keep_their_numbers_when_filtered_lines_write_nothing() -> None:
+    """Found by test_filter_with_kernel_equals_python_path: with threads (defer), lines the kernel answers but the
+    filter drops write nothing, and the invalid line after them must still be reported with its own line number."""
+    ctx = "https://w3id.org/aiterms/context/v1.jsonld"
+    other = orjson.dumps({"@context": [ctx], "type": "ImageRecord"})  # a form the kernel leaves to Python
+    plain = orjson.dumps({"@context": ctx, "type": "ImageRecord"})
+    bad = orjson.dumps({"@context": ctx, "type": "ImageRecord", "unknownKey": 1})
+    lines = [other, plain, plain, bad]
+    _same(lines, Q, keep=frozenset({"allowed"}))
+    w = _worker(Q, kernel=True, keep=frozenset({"allowed"}))
+    w.kernel.defer = True
+    block = b"".join(x + b"\n" for x in lines)
+    for _ in range(2):  # the second time, the plain lines are answered inside the kernel
+        _, st_ = w.jsonl_block(1, block)
+        assert [(i.code, i.line) for i in st_.issues] == [("manifest-record-invalid", 4)]

@@ -312,3 +312,48 @@ def test_invalid_record_is_never_allowed(record: dict[str, Any], query: Query, b
     except (TypeError, ValueError):
         return
     assert resolve(model, query).outcome == UNSPECIFIED
+
+
+_ANY_VALUE = st.one_of(st.none(), st.text(max_size=3), st.integers(0, 2), st.tuples(st.text(max_size=2)),
+                       st.tuples(st.integers(0, 2)), st.lists(st.text(max_size=2), max_size=1), st.just(()))
+
+
+@st.composite
+def _models_of_any_types(draw: st.DrawFn) -> Record:
+    """Models built by hand, valid but for one field (or none), which holds a value of any type."""
+    from aiterms.model import Consent, Declaration, Party, Rule
+
+    target = draw(st.integers(0, 40))
+    seen = [0]
+
+    def field(valid: Any) -> Any:
+        seen[0] += 1
+        return draw(_ANY_VALUE) if seen[0] == target else valid
+
+    def rule() -> Any:
+        return field(Rule(effect=field("permit"), use=field("ai-use"), purpose=field(("research",)), actor=field(()),
+                          jurisdiction=field(("US",)), start=field(None), until=field("2030-01-01"),
+                          duties=field(())))
+
+    def declaration() -> Any:
+        return field(Declaration(
+            declared_by=field(Party(role=field("rights-holder"), id=field("example:a"))),
+            rules=field(tuple(rule() for _ in range(draw(st.integers(0, 2))))),
+            consent=field(tuple(field(Consent(use=field("biometric"), status=field("given")))
+                                for _ in range(draw(st.integers(0, 1))))),
+            issued=field("2020-01-01"), effective_from=field(None), until=field(None)))
+
+    return Record(declarations=field(tuple(declaration() for _ in range(draw(st.integers(0, 2))))),
+                  owner=field("example:a"), license=field(None), tags=field(("no_cv",)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_models_of_any_types())
+def test_type_check_fast_path_agrees_with_its_messages(model: Record) -> None:
+    """The resolver's type check answers the common case without building messages (_types_ok); it must pass a model
+    exactly when the detailed check (_type_problems) finds nothing."""
+    from aiterms._resolve_statements import _type_problems, _types_ok
+
+    problems: list[Any] = []
+    _type_problems(model, problems)
+    assert _types_ok(model) == (not problems)

@@ -110,6 +110,52 @@ def _earlier(a: datetime | None, b: datetime | None) -> datetime | None:
 
 def _check_types(record: Record, problems: list[Issue]) -> None:
     """A model built by hand may hold anything; every value the resolver reads must have its type."""
+    if not _types_ok(record):
+        _type_problems(record, problems)
+
+
+def _texts_ok(v: Any) -> bool:
+    if not isinstance(v, tuple):
+        return False
+    for x in v:  # noqa: SIM110 -- a loop: all() over a generator costs a frame per call, and this runs per value
+        if not isinstance(x, str):
+            return False
+    return True
+
+
+def _types_ok(record: Record) -> bool:
+    """Whether _type_problems finds nothing (the same checks, without messages: the common case, a model built by
+    Record.from_json, is checked once per record)."""
+    owner, lic, decls = record.owner, record.license, record.declarations
+    if not ((owner is None or isinstance(owner, str)) and (lic is None or isinstance(lic, str))
+            and _texts_ok(record.tags) and isinstance(decls, tuple)):
+        return False
+    for d in decls:
+        if not isinstance(d, Declaration):
+            return False
+        by = d.declared_by
+        if not (isinstance(by, Party) and isinstance(by.role, str) and (by.id is None or isinstance(by.id, str))):
+            return False
+        for v in (d.issued, d.effective_from, d.until):
+            if v is not None and not isinstance(v, str):
+                return False
+        rules, consent = d.rules, d.consent
+        if not (isinstance(rules, tuple) and isinstance(consent, tuple)):
+            return False
+        for r in rules:
+            if not (isinstance(r, Rule) and isinstance(r.effect, str) and isinstance(r.use, str)
+                    and (r.start is None or isinstance(r.start, str)) and (r.until is None or isinstance(r.until, str))
+                    and _texts_ok(r.purpose) and _texts_ok(r.actor) and _texts_ok(r.jurisdiction)
+                    and _texts_ok(r.duties)):
+                return False
+        for c in consent:
+            if not (isinstance(c, Consent) and isinstance(c.use, str) and isinstance(c.status, str)):
+                return False
+    return True
+
+
+def _type_problems(record: Record, problems: list[Issue]) -> None:
+    """The type problems of a model, each with its path."""
 
     def want(ok: bool, path: str, what: str) -> None:
         if not ok:

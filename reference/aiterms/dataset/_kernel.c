@@ -1500,6 +1500,21 @@ static int block_args(Kernel *self, PyObject *args, Py_buffer *block, Py_ssize_t
     return 1;
 }
 
+/* One answered line's output: the line without its closing brace, then the answer's fields (or, with filter, the
+ * kept line as it is). */
+static inline void put_answer(Kernel *self, Buf *out, const unsigned char *line, size_t n, int32_t idx) {
+    self->count[idx]++;
+    if (!self->filter || self->keep[idx]) {
+        if (!self->filter || self->annotate_kept) {
+            buf_put(out, line, n - 1);
+            buf_put(out, self->suffix[idx], self->suffix_len[idx]);
+        } else {
+            buf_put(out, line, n);
+        }
+        buf_byte(out, '\n');
+    }
+}
+
 /* run(block, start) -> (stop, status, key, hits): annotates lines of block from offset start until the end or the
  * first line it cannot answer, adding their output to the kernel's (take_output); stop is that line's offset,
  * status why (END, MISS with its key, OTHER, TAG, PYTHON, BODY or GROUP with what to classify), hits the lines
@@ -1529,17 +1544,8 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
             break;
         }
         if (idx < 0) { status = ST_PYTHON; break; }
-        self->count[idx]++;
+        put_answer(self, out, line, n, idx);
         hits++;
-        if (!self->filter || self->keep[idx]) {
-            if (!self->filter || self->annotate_kept) {
-                buf_put(out, line, n - 1);
-                buf_put(out, self->suffix[idx], self->suffix_len[idx]);
-            } else {
-                buf_put(out, line, n);
-            }
-            buf_byte(out, '\n');
-        }
         pos += n + (nl != NULL);
         if (out->failed) break;
     }
@@ -1560,6 +1566,70 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
         if (!key) return NULL;
     }
     return Py_BuildValue("(niNL)", (Py_ssize_t)pos, status, key, hits);
+}
+
+typedef struct {
+    size_t start, end, index, at;
+} Deferred;
+
+/* scan(block) -> (hits, deferred): annotates every line of a block it can answer, in one pass without the GIL, and
+ * does not stop at the others: each line run() would stop at is left out of the output and listed instead, as
+ * (start, end, index, at): its offsets in the block, its index among the block's lines, and the offset in the output
+ * where its answer belongs. Threads sharing the Python side use it, so a kernel never waits for that side (nor for
+ * the GIL) in the middle of a block. */
+static PyObject *Kernel_scan(Kernel *self, PyObject *arg) {
+    Py_buffer block;
+    if (!check_idle(self) || PyObject_GetBuffer(arg, &block, PyBUF_SIMPLE) < 0) return NULL;
+    self->busy = 1;
+    const unsigned char *data = block.buf;
+    size_t len = (size_t)block.len, pos = 0, index = 0, n_deferred = 0, cap_deferred = 0;
+    long long hits = 0;
+    int failed = 0;
+    Deferred *deferred = NULL;
+    Buf *out = &self->out;
+    PyThreadState *saved = PyEval_SaveThread();
+    while (pos < len) {
+        const unsigned char *line = data + pos;
+        const unsigned char *nl = memchr(line, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        int32_t idx = -1;
+        if (line_key(self, line, n) == 0 &&
+            map_get(&self->keys, (const unsigned char *)self->key.data, self->key.len, &idx) && idx >= 0) {
+            put_answer(self, out, line, n, idx);
+            hits++;
+        } else {
+            if (n_deferred == cap_deferred) {
+                size_t cap = cap_deferred ? cap_deferred * 2 : 64;
+                Deferred *d = realloc(deferred, cap * sizeof(Deferred));
+                if (!d) { failed = 1; break; }
+                deferred = d;
+                cap_deferred = cap;
+            }
+            deferred[n_deferred++] = (Deferred){pos, pos + n, index, out->len};
+        }
+        pos += n + (nl != NULL);
+        index++;
+        if (out->failed || self->key.failed) { failed = 1; break; }
+    }
+    PyEval_RestoreThread(saved);
+    self->busy = 0;
+    PyBuffer_Release(&block);
+    PyObject *list = failed ? NULL : PyList_New((Py_ssize_t)n_deferred);
+    for (size_t i = 0; list && i < n_deferred; i++) {
+        const Deferred *d = &deferred[i];
+        PyObject *t = Py_BuildValue("(nnnn)", (Py_ssize_t)d->start, (Py_ssize_t)d->end, (Py_ssize_t)d->index,
+                                    (Py_ssize_t)d->at);
+        if (!t) { Py_CLEAR(list); break; }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+    }
+    free(deferred);
+    if (!list) {
+        out->len = 0;
+        out->failed = 0;
+        self->key.failed = 0;
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+    }
+    return Py_BuildValue("(LN)", hits, list);
 }
 
 /* probe(block, start) -> bool: whether run() would answer the line at start (nothing is written or counted). A
@@ -1641,6 +1711,8 @@ static PyMethodDef Kernel_methods[] = {
     {"set_entry", (PyCFunction)Kernel_set_entry, METH_VARARGS, "Add an answer: its index, suffix and keep flag."},
     {"add", (PyCFunction)Kernel_add, METH_VARARGS, "Map a record key to an answer (-1: the caller's own path)."},
     {"run", (PyCFunction)Kernel_run, METH_VARARGS, "Annotate a block of lines from an offset (see the module)."},
+    {"scan", (PyCFunction)Kernel_scan, METH_O,
+     "Annotate every line of a block it can answer; list the others and where their answers go (see the module)."},
     {"probe", (PyCFunction)Kernel_probe, METH_VARARGS, "Whether run() would answer the line at an offset."},
     {"append_output", (PyCFunction)Kernel_append_output, METH_O, "Add lines the caller answered to the output."},
     {"take_output", (PyCFunction)Kernel_take_output, METH_NOARGS, "The output since the last call (bytes)."},

@@ -132,6 +132,8 @@ def _ordered_threads(tasks: Iterator[tuple[int, bytes]], workers: int,
     from concurrent.futures import Future, ThreadPoolExecutor
 
     worker = Worker(opts)
+    if worker.kernel is not None:
+        worker.kernel.defer = True
     was = gc.isenabled()
     gc.disable()  # records hold no reference cycles; the collector would only rescan them
     try:

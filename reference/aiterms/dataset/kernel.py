@@ -95,6 +95,9 @@ class KernelRunner:
         # The Python side (the worker's signer, cache, resolver and statistics, and the maps below) is used by one
         # thread at a time.
         self.lock = threading.RLock()
+        # Set before threads share this runner: each thread then runs its kernel over a block before it takes the
+        # Python side for that block's new lines (block), instead of waiting for it at each one.
+        self.defer = False
         self._index: dict[tuple[Any, ...], int] = {}
         self._entries: list[tuple[bytes, bool]] = []  # index -> (suffix, keep)
         self._labels: list[tuple[tuple[str, str, str, str], bool]] = []
@@ -123,7 +126,7 @@ class KernelRunner:
             assert _kernel is not None
             w = self.worker
             k = _kernel.Kernel(w.signer.at_key, biometric=w.signer.biometric, filter=w.keep is not None,
-                               annotate_kept=w.opts.annotate_filtered, release_gil=True)
+                               annotate_kept=w.opts.annotate_filtered, release_gil=not self.defer)
             if self._use_bits:
                 # the kernel checks rules itself, against the signer's vocabulary, and leaves out of declaration
                 # bodies the rules that cannot matter for the query
@@ -134,14 +137,63 @@ class KernelRunner:
         return here
 
     def block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
-        """req-annotate: the output of one block of whole JSON lines, and its statistics."""
+        """req-annotate: the output of one block of whole JSON lines, and its statistics.
+
+        When threads share this runner (``defer``), a thread first runs its kernel over the whole block without
+        waiting for the Python side, leaving the lines that need it for the end of the block (_scan); then it takes
+        the Python side once for those lines. So one thread's kernel runs while another thread works in Python."""
         from aiterms.dataset.decide import Stats
 
         here = self._here()
         k = here.kernel
-        w = self.worker
         st = Stats()
         k.take_output()  # nothing is left from a block that failed
+        if not self.defer:
+            out = self._answer(here, first_line, block, st)
+        else:
+            parts = self._scan(here, first_line, block, st)
+            if not any(isinstance(p, tuple) for p in parts):  # every line answered by the kernel
+                out = b"".join(parts)
+            else:
+                with self.lock:
+                    out = b"".join(self._answer(here, p[0], b"\n".join(p[1]) + b"\n", st) if isinstance(p, tuple)
+                                   else p for p in parts)
+        keep = self.worker.keep is not None
+        for idx, n in k.take_counts():
+            label, kept = self._labels[idx]
+            st.counts[label] += n
+            if keep and kept:
+                st.kept += n
+        return out, st
+
+    def _scan(self, here: _Here, first_line: int, block: bytes, st: Stats) -> list[Any]:
+        """The kernel over a whole block in one call, without the GIL or the Python side (Kernel.scan): its output,
+        and in between, runs of lines (first line number, lines) it cannot answer yet, in order."""
+        k = here.kernel
+        hits, deferred = k.scan(block)
+        st.rows += hits
+        st.signed += hits
+        out = memoryview(k.take_output())
+        parts: list[Any] = []
+        written = 0
+        for start, end, index, at in deferred:
+            last = parts[-1] if parts else None
+            if isinstance(last, tuple) and last[0] + len(last[1]) == first_line + index:  # the line after the run
+                last[1].append(block[start:end])
+                continue
+            if at > written:
+                parts.append(out[written:at])
+                written = at
+            parts.append((first_line + index, [block[start:end]]))
+        if written < len(out):
+            parts.append(out[written:])
+        return parts
+
+    def _answer(self, here: _Here, first_line: int, block: bytes, st: Stats) -> bytes:
+        """The output of whole JSON lines: the kernel's answers, and the Python side for what it cannot answer
+        (learning tag, body and group classes and record keys on the way)."""
+        k = here.kernel
+        w = self.worker
         # Lines the kernel does not take are answered in runs, in one call of the Python path per run (its checks
         # work on batches); their output goes into the kernel's, before the kernel's next line.
         pending: list[bytes] = []
@@ -207,14 +259,8 @@ class KernelRunner:
             pos = stop + 1
             learned = 0
         flush()
-        out = k.take_output()
-        keep = w.keep is not None
-        for idx, n in k.take_counts():
-            label, kept = self._labels[idx]
-            st.counts[label] += n
-            if keep and kept:
-                st.kept += n
-        return out, st
+        out: bytes = k.take_output()
+        return out
 
     def _sync_entries(self, here: _Here, idx: int) -> None:
         """Give a thread's kernel every answer up to ``idx`` (a kernel's answers are numbered in order)."""

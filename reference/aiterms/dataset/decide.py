@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -197,11 +197,17 @@ class Worker:
 
     # -- entries ---------------------------------------------------------------------------------------------
 
-    def _entry(self, outcome: str, obligations: tuple[str, ...], reason: str, signal: str,
-               license_iri: str | None) -> Entry:
+    def _label(self, license_iri: str | None) -> str:
         label = self._labels.get(license_iri)
         if label is None:
+            if len(self._labels) >= 4096:  # bounded: license IRIs come from the input
+                self._labels.clear()
             label = self._labels[license_iri] = license_label(license_iri)
+        return label
+
+    def _entry(self, outcome: str, obligations: tuple[str, ...], reason: str, signal: str,
+               license_iri: str | None) -> Entry:
+        label = self._label(license_iri)
         suffix = (b',"aiterms_outcome":' + orjson.dumps(outcome) + b',"aiterms_obligations":'
                   + orjson.dumps(list(obligations)) + b',"aiterms_reason":' + orjson.dumps(reason) + b"}")
         keep = self.keep is not None and outcome in self.keep
@@ -263,18 +269,22 @@ class Worker:
 
         obj = orjson.loads(line)
         lic = obj.get("license")
+        iri = lic if isinstance(lic, str) else None
         base_key = ("without-license", sig[1:])
         base = self.cache.get(base_key)
+        bare_model = None
         if base is None:
             bare = dict(obj)
             bare.pop("license", None)
-            d = self._resolve_model(Record.from_json(bare))
+            bare_model = Record.from_json(bare)
+            d = self._resolve_model(bare_model)
             if d is None:
                 return self._mismatch(obj, lineno)
             base = self.entry_for(d, bare)
             base.license_free = d.outcome not in (ALLOWED, CONSTRAINED)
             self.cache.put(base_key, base)
-        iri = lic if isinstance(lic, str) else None
+            if not base.license_free:  # it is also the answer for the class of no license
+                self.cache.put(("license-class", self.license_class(None), sig[1:]), base)
         if base.license_free:
             e = self._entry(base.outcome, base.obligations, base.reason, base.signal, iri)
         else:
@@ -283,12 +293,14 @@ class Worker:
             class_key = ("license-class", self.license_class(iri), sig[1:])
             e = self.cache.get(class_key)
             if e is None:
-                d = self._resolve_model(Record.from_json(obj))
+                # the record's model is the one without the license, with the license put back
+                model = Record.from_json(obj) if bare_model is None else replace(bare_model, license=lic)
+                d = self._resolve_model(model)
                 if d is None:
                     return self._mismatch(obj, lineno)
                 e = self.entry_for(d, obj)
                 self.cache.put(class_key, e)
-            else:
+            elif e.license != self._label(iri):
                 e = self._entry(e.outcome, e.obligations, e.reason, e.signal, iri)
         self.cache.put(sig, e)
         return e

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +323,25 @@ def test_jsonl_blocks_hold_every_line_once(lines: list[bytes], last_newline: boo
         assert b.first_line == line
         assert b.lines == b.data.count(b"\n")
         line += b.lines
+
+
+def test_output_is_synced_as_it_grows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer syncs the temp output every SYNC_BYTES (so the final fsync has little left); the file is whole."""
+    from aiterms.dataset import annotate as A
+    from aiterms.dataset import manifest as M
+
+    monkeypatch.setattr(A, "SYNC_BYTES", 10)
+    out = M.AtomicOutput(str(tmp_path / "out.jsonl"))
+    synced: list[int] = []
+
+    def sync() -> None:
+        out.sync()
+        synced.append(os.path.getsize(out.tmp_path or ""))
+
+    w = A._Writer(out.stream, sync=sync)
+    for i in range(5):
+        w.write(b"x" * 6 + str(i).encode())
+    w.close()
+    out.commit()
+    assert synced == [14, 28]  # the data written so far is in the file when it is synced
+    assert (tmp_path / "out.jsonl").read_bytes() == b"".join(b"x" * 6 + str(i).encode() for i in range(5))

@@ -34,6 +34,7 @@ from aiterms.report import Issue
 
 T = TypeVar("T")
 IN_FLIGHT_PER_WORKER = 3
+SYNC_BYTES = 64 << 20  # the output file is synced to disk as it grows, every this many bytes
 
 
 class UsageError(Exception):
@@ -194,10 +195,12 @@ class _Writer:
     """Writes blocks in a thread of its own, a few behind (a write releases the GIL, so writing the output overlaps
     answering the next blocks). :meth:`close` waits for the last block and raises what writing raised."""
 
-    def __init__(self, stream: IO[bytes], size: int = 4) -> None:
+    def __init__(self, stream: IO[bytes], size: int = 4, *, sync: Callable[[], None] | None = None) -> None:
         self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=size)
         self._error: BaseException | None = None
         self._stream = stream
+        self._sync = sync  # called after about SYNC_BYTES written (AtomicOutput.sync)
+        self._unsynced = 0
         self._thread = threading.Thread(target=self._run, daemon=True, name="aiterms-writer")
         self._thread.start()
 
@@ -209,6 +212,10 @@ class _Writer:
             if self._error is None:
                 try:
                     self._stream.write(data)
+                    self._unsynced += len(data)
+                    if self._sync is not None and self._unsynced >= SYNC_BYTES:
+                        self._unsynced = 0
+                        self._sync()
                 except BaseException as exc:  # kept for close(): the writer thread itself must not die silently
                     self._error = exc
 
@@ -271,7 +278,8 @@ def run(cfg: Run, opts: Options, *, stderr: TextIO) -> Summary:
             hasher = hashlib.sha256()
             info: dict[str, Any] = {"path": path, "format": fmt}
             if fmt == M.JSONL:
-                _run_jsonl(path, cfg, opts, out.stream, hasher=hasher, merged=merged, progress=progress)
+                _run_jsonl(path, cfg, opts, out.stream, hasher=hasher, merged=merged, progress=progress,
+                           sync=out.sync)
             elif fmt == M.PARQUET:
                 _run_parquet(path, cfg, opts, out, hasher=hasher, merged=merged, progress=progress)
             else:
@@ -329,7 +337,7 @@ def _issue_prefix(cfg: Run, path: str, issues: list[Issue]) -> list[Issue]:
 
 
 def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: Any, merged: Stats,
-               progress: Progress) -> None:
+               progress: Progress, sync: Callable[[], None] | None = None) -> None:
     reader_issues: list[Issue] = []
     stream = M.open_binary(path)
     try:
@@ -345,7 +353,7 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
             answers = _ordered_threads(tasks(), cfg.workers, opts)
         else:
             answers = _ordered(tasks(), _jsonl_task, cfg.workers, opts, _context_for(M.JSONL))
-        writer = _Writer(out)
+        writer = _Writer(out, sync=sync)
         done = False
         try:
             for data, st in answers:

@@ -403,6 +403,13 @@ class AtomicOutput:
     def tmp_path(self) -> str | None:
         return self._tmp
 
+    def sync(self) -> None:
+        """Write what was written so far to disk now (a temp file only): called as the output grows, so the disk
+        writes overlap the run and the fsync of :meth:`commit` has little left to wait for."""
+        if self._tmp is not None:
+            self.stream.flush()
+            getattr(os, "fdatasync", os.fsync)(self.stream.fileno())
+
     def commit(self) -> None:
         if self._tmp is None:
             self.stream.flush()

@@ -269,6 +269,31 @@ def test_a_bad_value_in_a_part_the_key_drops_stops_the_kernel(line: bytes) -> No
     _same([_line(), line, _line()], Q)
 
 
+def _bad_at_every_position() -> list[bytes]:
+    """Hashes, URLs and IRIs with one bad character at each position: the kernel checks them sixteen bytes at a time
+    and then byte by byte, so every position of both parts must be refused."""
+    hexes = "0123456789abcdef" * 4
+    lines = [_line(contentHash="sha256:" + hexes[:i] + bad + hexes[i + 1:]) for i in range(64) for bad in "gA/:"]
+    url = "https://live.staticflickr.com/1/5_ab" + "c" * 30 + ".jpg"
+    lines += [_line(contentUrl=url[:i] + bad + url[i + 1:]) for i in range(8, len(url)) for bad in (" ", "\x7f")]
+    iri = "https://www.flickr.com/photos/1@N00/" + "5" * 30
+    lines += [_line(id=iri[:i] + bad + iri[i + 1:]) for i in range(6, len(iri)) for bad in '<>{}|^` "']
+    return lines
+
+
+def test_a_bad_character_anywhere_in_a_hash_url_or_iri_stops_the_kernel() -> None:
+    runner = _kernel()
+    good = _key(runner, _line())
+    assert isinstance(good, bytes)
+    bad = _bad_at_every_position()
+    assert len(bad) > 600
+    for line in bad:
+        assert isinstance(_key(runner, line), int), line
+    # the good forms of the same lengths are accepted (the checks are not simply refusing long values)
+    assert _key(runner, _line(contentHash="sha256:" + "0123456789abcdef" * 4)) == good
+    assert _key(runner, _line(id="https://www.flickr.com/photos/1@N00/" + "5" * 30)) == good
+
+
 @pytest.mark.parametrize("line", [
     _OWNER_LAST, _line(declarations__0__issued="2019-01-01T10:00:00+02:00"), _line().replace(b",", b", ", 1),
     _line().replace(b'"Ann"', b'"A\\u0000nn"'), _line().replace(b"flickr:1@N00", b"flickr:\\u0031@N00", 1),

@@ -468,6 +468,39 @@ static void init_tables(void) {
     for (const char *b = bad; *b; b++) iri_char[(unsigned char)*b] = 0;
 }
 
+/* Whether every byte of [s, s + n) is printable ASCII (0x21 to 0x7E) and, when `iri`, none of <>"{}|\^` (the
+ * characters of an IRI after its scheme, as iri_char). Sixteen bytes at a time: ids, URLs and hashes are most of a
+ * line's bytes. */
+static int printable_span(const unsigned char *s, size_t n, int iri) {
+    size_t i = 0;
+#ifdef __SSE2__
+    const __m128i low = _mm_set1_epi8(0x20), high = _mm_set1_epi8(0x7F);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        /* signed compares: bytes >= 0x80 are negative, so they fail "> 0x20" */
+        __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, low), _mm_cmplt_epi8(v, high));
+        if (iri) {
+            __m128i bad = _mm_or_si128(
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('{')))),
+                _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('}')), _mm_cmpeq_epi8(v, _mm_set1_epi8('|'))),
+                    _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8('^'))),
+                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('`')))));
+            ok = _mm_andnot_si128(bad, ok);
+        }
+        if (_mm_movemask_epi8(ok) != 0xFFFF) return 0;
+    }
+#endif
+    unsigned char all = 1;
+    if (iri) {
+        for (; i < n; i++) all &= iri_char[s[i]];
+    } else {
+        for (; i < n; i++) all &= s[i] > 0x20 && s[i] < 0x7F;
+    }
+    return all;
+}
+
 /* ^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|\\^`]+$ over ASCII */
 static int is_iri(const unsigned char *s, size_t n, int ascii) {
     if (!ascii || n < 3 || !is_alpha(s[0])) return 0;
@@ -478,9 +511,7 @@ static int is_iri(const unsigned char *s, size_t n, int ascii) {
         i++;
     }
     if (i >= n - 1) return 0;
-    unsigned char all = 1;
-    for (i++; i < n; i++) all &= iri_char[s[i]];
-    return all;
+    return printable_span(s + i + 1, n - i - 1, 1);
 }
 
 /* ^[Hh][Tt][Tt][Pp][Ss]?://\S+$ over ASCII */
@@ -491,9 +522,23 @@ static int is_url(const unsigned char *s, size_t n, int ascii) {
     size_t i = 4;
     if ((s[i] | 0x20) == 's') i++;
     if (n - i < 4 || memcmp(s + i, "://", 3) != 0) return 0;
-    for (i += 3; i < n; i++)
-        if (s[i] <= 0x20 || s[i] >= 0x7F) return 0;
-    return 1;
+    return printable_span(s + i + 3, n - i - 3, 0);
+}
+
+/* Whether every byte is a lowercase hexadecimal digit (without a branch per byte: hashes are random). */
+static int lower_hex(const unsigned char *s, size_t n) {
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+        __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('f' + 1)));
+        if (_mm_movemask_epi8(_mm_or_si128(digit, letter)) != 0xFFFF) return 0;
+    }
+#endif
+    unsigned char all = 1;
+    for (; i < n; i++) all &= is_digit(s[i]) | (s[i] >= 'a' && s[i] <= 'f');
+    return all;
 }
 
 /* ^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$ */
@@ -503,9 +548,7 @@ static int is_hash(const unsigned char *s, size_t n) {
     else if (n == 7 + 96 && memcmp(s, "sha384:", 7) == 0) hex = 96;
     else if (n == 7 + 128 && memcmp(s, "sha512:", 7) == 0) hex = 128;
     else return 0;
-    for (size_t i = 7; i < 7 + hex; i++)
-        if (!(is_digit(s[i]) || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-    return 1;
+    return lower_hex(s + 7, hex);
 }
 
 static int two(const unsigned char *s) { return (s[0] - '0') * 10 + (s[1] - '0'); }

@@ -333,6 +333,10 @@ def _run_annotate(fmt: str) -> Callable[[Any, bytes, str], Outcome]:
             if python != output or _issue_keys(python_issues) != _issue_keys(issues):
                 raise Invariant(f"with the kernel annotate wrote {_head(output)}, without it {_head(python)}",
                                 "annotate-kernel")
+            deferred, deferred_issues = _annotate_in_process(fmt, data, defer=True)
+            if deferred != output or _issue_keys(deferred_issues) != _issue_keys(issues):
+                raise Invariant(f"with threads' deferred kernel annotate wrote {_head(deferred)}, with one kernel "
+                                f"{_head(output)}", "annotate-kernel-defer")
         if _takes_cli(data):
             via_cli = _annotate_cli(fmt, data)
             if via_cli != output:
@@ -394,14 +398,18 @@ def _issue_keys(issues: list[Any]) -> list[tuple[Any, ...]]:
     return [(i.code, i.line, i.path, i.message) for i in issues]
 
 
-def _annotate_in_process(fmt: str, data: bytes, *, kernel: bool = True) -> tuple[bytes | None, list[Any]]:
+def _annotate_in_process(fmt: str, data: bytes, *, kernel: bool = True,
+                         defer: bool = False) -> tuple[bytes | None, list[Any]]:
     """The command's output for ``data`` (None when it writes none: a manifest it cannot read) and its issues,
-    computed as ``aiterms.dataset.annotate.run`` does with one worker. Text rows marked allowed or constrained
-    must stand for valid records (the record is built again from the row and validated)."""
+    computed as ``aiterms.dataset.annotate.run`` does with one worker (``defer``: as its threads run the kernel with
+    ``--workers N``). Text rows marked allowed or constrained must stand for valid records (the record is built
+    again from the row and validated)."""
     from aiterms.dataset import manifest as M
     from aiterms.dataset._codes import MANIFEST_ROW_INVALID, dataset_issue
 
     w = _fresh_worker(kernel=kernel)
+    if defer and w.kernel is not None:
+        w.kernel.defer = True
     out = io.BytesIO()
     issues: list[Any] = []
     if fmt == M.JSONL:

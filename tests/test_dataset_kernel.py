@@ -410,3 +410,36 @@ def test_deferred_lines_keep_their_numbers_when_filtered_lines_write_nothing() -
     for _ in range(2):  # the second time, the plain lines are answered inside the kernel
         _, st_ = w.jsonl_block(1, block)
         assert [(i.code, i.line) for i in st_.issues] == [("manifest-record-invalid", 4)]
+
+
+def test_a_thread_catches_up_with_what_another_learned() -> None:
+    """With threads (defer), a thread's kernel is given what the other threads learned before it scans a block, so
+    lines another thread answered first need no Python side: the second thread answers the same block in one scan."""
+    import threading
+
+    lines = [_line(), _line(license="https://creativecommons.org/licenses/by-nc/2.0/"), _line(tags=["no_cv"]),
+             _line(declarations__1__rules__0__purpose=["commercial"])]
+    block = b"".join(x + b"\n" for x in lines)
+    w = _worker(Q, kernel=True)
+    w.kernel.defer = True
+    answered: dict[str, Any] = {}
+    calls: list[str] = []
+    runner = w.kernel
+    real = runner._answer
+
+    def spy(*args: Any) -> bytes:
+        calls.append(threading.current_thread().name)
+        return real(*args)
+
+    runner._answer = spy  # type: ignore[method-assign]
+
+    def run(name: str) -> None:
+        answered[name] = w.jsonl_block(1, block)
+
+    for name in ("first", "second"):
+        t = threading.Thread(target=run, args=(name,), name=name)
+        t.start()
+        t.join()
+    assert answered["first"][0] == answered["second"][0] == _annotate(lines, Q, kernel=False)[0]
+    assert "first" in calls
+    assert "second" not in calls

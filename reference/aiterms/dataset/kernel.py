@@ -74,11 +74,14 @@ def available() -> bool:
 
 
 class _Here:
-    """One thread's kernel, and how many of the shared answers it has been given."""
+    """One thread's kernel, how many of the shared answers it has been given, and how far it has caught up with
+    what the other threads learned (KernelRunner._catch_up)."""
 
     def __init__(self, kernel: Any) -> None:
         self.kernel = kernel
         self.entries = 0
+        self.generation = 0
+        self.cursor = 0
 
 
 class KernelRunner:
@@ -98,6 +101,9 @@ class KernelRunner:
         # Set before threads share this runner: each thread then runs its kernel over a block before it takes the
         # Python side for that block's new lines (block), instead of waiting for it at each one.
         self.defer = False
+        # With defer: what was learned, in order (kind, what, value), for the other threads' kernels to catch up
+        # with before they scan a block; a new list (next generation) when it holds MAX_KEYS items.
+        self._log: tuple[int, list[tuple[int, bytes, Any]]] = (0, [])
         self._index: dict[tuple[Any, ...], int] = {}
         self._entries: list[tuple[bytes, bool]] = []  # index -> (suffix, keep)
         self._labels: list[tuple[tuple[str, str, str, str], bool]] = []
@@ -151,6 +157,7 @@ class KernelRunner:
         if not self.defer:
             out = self._answer(here, first_line, block, st)
         else:
+            self._catch_up(here)
             parts = self._scan(here, first_line, block, st)
             if not any(isinstance(p, tuple) for p in parts):  # every line answered by the kernel
                 out = b"".join(parts)
@@ -247,6 +254,7 @@ class KernelRunner:
                         if idx is None:
                             idx = self._answer_for(line, lineno, core)
                         _remember(self._keys, key, idx, MAX_KEYS)
+                        self._learned(_kernel.MISS, key, idx)
                         w.flush()
                 self._sync_entries(here, idx)
                 k.add(key, idx)
@@ -261,6 +269,35 @@ class KernelRunner:
         flush()
         out: bytes = k.take_output()
         return out
+
+    def _learned(self, kind: int, what: bytes, value: Any) -> None:
+        """Note what one thread learned, for the other threads' kernels (with defer; called with the lock held)."""
+        if self.defer:
+            generation, log = self._log
+            if len(log) >= MAX_KEYS:  # bounded: a kernel that missed some learns them again on its own
+                generation, log = self._log = (generation + 1, [])
+            log.append((kind, what, value))
+
+    def _catch_up(self, here: _Here) -> None:
+        """Give a thread's kernel what the other threads learned since it last caught up, so that its scan answers
+        those lines itself instead of leaving them for the Python side (no lock needed: the log only grows)."""
+        generation, log = self._log
+        if here.generation != generation:
+            here.generation, here.cursor = generation, 0
+        new = log[here.cursor:]
+        here.cursor += len(new)
+        k = here.kernel
+        for kind, what, value in new:
+            if kind == _kernel.MISS:
+                if value >= 0:
+                    self._sync_entries(here, value)
+                k.add(what, value)
+            elif kind == _kernel.BODY:
+                k.set_body(what, *value)
+            elif kind == _kernel.GROUP:
+                k.set_group(what, value)
+            else:
+                k.set_tag(what, value)
 
     def _sync_entries(self, here: _Here, idx: int) -> None:
         """Give a thread's kernel every answer up to ``idx`` (a kernel's answers are numbered in order)."""
@@ -329,6 +366,7 @@ class KernelRunner:
         if got is None:
             with self.lock:
                 got = _remember(self._bodies, body, self._learn_body(body), MAX_CLASSES)
+                self._learned(_kernel.BODY, body, got)
         k.set_body(body, *got)
 
     def _give_group(self, k: Any, group: bytes) -> None:
@@ -336,6 +374,7 @@ class KernelRunner:
         if got is None:
             with self.lock:
                 got = _remember(self._groups, group, self._learn_group(group), MAX_CLASSES)
+                self._learned(_kernel.GROUP, group, got)
         k.set_group(group, got)
 
     def _give_tags(self, k: Any, line: bytes) -> bool:
@@ -360,6 +399,7 @@ class KernelRunner:
                     cls = self.worker.signer.tag_class(raw)
                     code = _remember(self._tags, data, 0 if cls == 0 else self._tag_codes.setdefault(
                         cls, len(self._tag_codes) + 1), MAX_CLASSES)
+                    self._learned(_kernel.TAG, data, code)
             k.set_tag(data, code)
         return True
 

@@ -159,8 +159,10 @@ class KernelRunner:
         else:
             self._catch_up(here)
             parts = self._scan(here, first_line, block, st)
-            if not any(isinstance(p, tuple) for p in parts):  # every line answered by the kernel
-                out = b"".join(parts)
+            if len(parts) == 1 and isinstance(parts[0], bytes):  # every line answered by the kernel
+                out = parts[0]
+            elif not parts:
+                out = b""
             else:
                 with self.lock:
                     out = b"".join(self._answer(here, p[0], b"\n".join(p[1]) + b"\n", st) if isinstance(p, tuple)
@@ -180,7 +182,10 @@ class KernelRunner:
         hits, deferred = k.scan(block)
         st.rows += hits
         st.signed += hits
-        out = memoryview(k.take_output())
+        done: bytes = k.take_output()
+        if not deferred:
+            return [done] if done else []
+        out = memoryview(done)
         parts: list[Any] = []
         written = 0
         for start, end, index, at in deferred:

@@ -127,9 +127,9 @@ def _ordered(tasks: Iterator[Any], fn: Callable[[Any], T], workers: int, opts: O
 def _ordered_threads(tasks: Iterator[tuple[int, bytes]], workers: int,
                      opts: Options) -> Iterator[tuple[bytes, Stats]]:
     """JSON Lines blocks answered by ``workers`` threads of one worker, results in task order: each thread runs a
-    compiled kernel of its own, without the GIL (spec/dataset.md#fast-path-key), and the lines a kernel cannot
-    answer take the worker's Python path one thread at a time. No process is started and nothing is copied
-    between processes."""
+    compiled kernel of its own over a whole block, without the GIL (spec/dataset.md#fast-path-key), then the lines
+    it could not answer take the worker's Python path, one thread at a time (KernelRunner.block with ``defer``). No
+    process is started and nothing is copied between processes."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
     worker = Worker(opts)

@@ -443,3 +443,25 @@ def test_a_thread_catches_up_with_what_another_learned() -> None:
     assert answered["first"][0] == answered["second"][0] == _annotate(lines, Q, kernel=False)[0]
     assert "first" in calls
     assert "second" not in calls
+
+
+def test_threads_with_small_bounds_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables a runner keeps, and the log of what threads learned (a new generation when it is full), are
+    bounded; with tiny bounds everything is forgotten and learned again often, and the answers stay the same."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiterms.bench.synth import lines as synth
+
+    monkeypatch.setattr(K, "MAX_KEYS", 5)
+    monkeypatch.setattr(K, "MAX_CLASSES", 7)
+    data = [x.rstrip(b"\n") for x in synth(1200, 5)]
+    blocks = [b"".join(x + b"\n" for x in data[i:i + 100]) for i in range(0, len(data), 100)]
+    w = _worker(Q, kernel=True)
+    w.kernel.defer = True
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(w.jsonl_block, [1] * len(blocks), blocks))
+    assert w.kernel._log[0] > 0  # the log went through generations
+    alone = _worker(Q, kernel=False)
+    expected = [alone.jsonl_block(1, b) for b in blocks]
+    assert [out for out, _ in threaded] == [out for out, _ in expected]
+    assert [_counts(s) for _, s in threaded] == [_counts(s) for _, s in expected]

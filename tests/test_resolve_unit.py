@@ -121,6 +121,10 @@ def test_license_classes() -> None:
     assert r.license_class(f"{cc}by/2.0/", research) != r.license_class(
         "https://creativecommons.org/publicdomain/zero/1.0/", research)  # attribution
     assert r.license_class("https://example.com/own", research) == r.license_class("https://example.com/b", research)
+    # a known license that adds no obligation and prohibits no purpose is as no license
+    pd = "https://creativecommons.org/publicdomain/"
+    none = r.license_class(None, research)
+    assert r.license_class(f"{pd}zero/1.0/", research) == r.license_class(f"{pd}mark/1.0/", research) == none
     assert len({r.license_class(x, research) for x in (None, "https://example.com/own", f"{cc}by/2.0/")}) == 3
 
 

@@ -523,8 +523,9 @@ class Resolver:
 
     def license_class(self, license: str | None, query: Query) -> tuple[Any, ...]:
         """What of a record's license can change the decision on ``query`` (alg-license, alg-unknown-license): no
-        license; a license the table does not know; or, for a known one, the obligations it adds to each use
-        (req-resolve-license-terms) and the purposes of the query it prohibits. A license's name, IRI and other terms
+        license (or a known one that adds no obligation and prohibits none of the query's purposes); a license the
+        table does not know; or, for a known one, the obligations it adds to each use (req-resolve-license-terms)
+        and the purposes of the query it prohibits. A license's name, IRI and other terms
         appear only in reason texts, so two licenses of one class give one outcome, one set of obligations and the
         same deciding statements for any record (the fast path answers once per class: spec/dataset.md#fast-path)."""
         if not license:
@@ -538,6 +539,8 @@ class Resolver:
             for u in sorted(self._ancestors))
         purposes = tuple(sorted({p for p, _term in self.licenses.prohibited_purposes(info)
                                  if prep.query.purpose is None or p in prep.purposes}))
+        if not purposes and not any(o for _u, o in obligations):
+            return ("none",)  # it adds no obligation and prohibits no purpose: as no license (CC0, PDM)
         return ("terms", obligations, purposes)
 
     def _license(self, v: _Verdict, info: LicenseInfo, record: Record, prep: _Prepared, *, permitted: bool,

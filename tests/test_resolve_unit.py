@@ -118,6 +118,9 @@ def test_license_classes() -> None:
     assert r.license_class(f"{cc}by/2.0/", commercial) != r.license_class(f"{cc}by-nc/2.0/", commercial)
     assert r.license_class(f"{cc}by/2.0/", anything) != r.license_class(f"{cc}by-nc/2.0/", anything)
     assert r.license_class(f"{cc}by/2.0/", research) != r.license_class(f"{cc}by-sa/2.0/", research)  # share-alike
+    # ... which binds only uses whose results may be adaptations: not data mining
+    mining = Query(use="data-mining", purpose="research", at="2026-01-01")
+    assert r.license_class(f"{cc}by/2.0/", mining) == r.license_class(f"{cc}by-sa/2.0/", mining)
     assert r.license_class(f"{cc}by/2.0/", research) != r.license_class(
         "https://creativecommons.org/publicdomain/zero/1.0/", research)  # attribution
     assert r.license_class("https://example.com/own", research) == r.license_class("https://example.com/b", research)

@@ -524,8 +524,8 @@ class Resolver:
     def license_class(self, license: str | None, query: Query) -> tuple[Any, ...]:
         """What of a record's license can change the decision on ``query`` (alg-license, alg-unknown-license): no
         license (or a known one that adds no obligation and prohibits none of the query's purposes); a license the
-        table does not know; or, for a known one, the obligations it adds to each use (req-resolve-license-terms)
-        and the purposes of the query it prohibits. A license's name, IRI and other terms
+        table does not know; or, for a known one, the obligations it adds to the queried use
+        (req-resolve-license-terms) and the purposes of the query it prohibits. A license's name, IRI and other terms
         appear only in reason texts, so two licenses of one class give one outcome, one set of obligations and the
         same deciding statements for any record (the fast path answers once per class: spec/dataset.md#fast-path)."""
         if not license:
@@ -534,12 +534,13 @@ class Resolver:
         if info is None:
             return ("unknown",)
         prep = self.prepare(query)
-        obligations = tuple(
-            (u, tuple(sorted({o for o, _term in self.licenses.obligations(info, self._ancestors[u])})))
-            for u in sorted(self._ancestors))
+        # Only the queried use's obligations reach the decision: a narrower use's verdict counts only as permitted
+        # or not (alg-narrower).
+        ancestors = self._ancestors.get(query.use, frozenset({query.use}))
+        obligations = tuple(sorted({o for o, _term in self.licenses.obligations(info, ancestors)}))
         purposes = tuple(sorted({p for p, _term in self.licenses.prohibited_purposes(info)
                                  if prep.query.purpose is None or p in prep.purposes}))
-        if not purposes and not any(o for _u, o in obligations):
+        if not purposes and not obligations:
             return ("none",)  # it adds no obligation and prohibits no purpose: as no license (CC0, PDM)
         return ("terms", obligations, purposes)
 

@@ -284,13 +284,13 @@ class Worker:
             base.license_free = d.outcome not in (ALLOWED, CONSTRAINED)
             self.cache.put(base_key, base)
             if not base.license_free:  # it is also the answer for the class of no license
-                self.cache.put(("license-class", self.license_class(None), sig[1:]), base)
+                self.cache.put(self.class_key(None, sig[1:]), base)
         if base.license_free:
             e = self._entry(base.outcome, base.obligations, base.reason, base.signal, iri)
         else:
             # The answer with the license is worked out once per class of licenses the resolver cannot tell apart
             # (license_class), then given each license's own label.
-            class_key = ("license-class", self.license_class(iri), sig[1:])
+            class_key = self.class_key(iri, sig[1:])
             e = self.cache.get(class_key)
             if e is None:
                 # the record's model is the one without the license, with the license put back
@@ -304,6 +304,10 @@ class Worker:
                 e = self._entry(e.outcome, e.obligations, e.reason, e.signal, iri)
         self.cache.put(sig, e)
         return e
+
+    def class_key(self, iri: str | None, rest: Any) -> tuple[Any, ...]:
+        """The cache key of the answer for a signature without its license (``rest``) under the class of ``iri``."""
+        return ("license-class", self.license_class(iri), rest)
 
     def license_class(self, iri: str | None) -> tuple[Any, ...]:
         """req-fast-path: the resolver's class of a license for the query (Resolver.license_class): two licenses of

@@ -261,8 +261,7 @@ class KernelRunner:
                         _remember(self._keys, key, idx, MAX_KEYS)
                         self._learned(_kernel.MISS, key, idx)
                         w.flush()
-                self._sync_entries(here, idx)
-                k.add(key, idx)
+                self._give_key(here, key, idx)
                 if idx >= 0:
                     continue  # the same line again: the kernel now answers it
             if not pending:
@@ -294,15 +293,18 @@ class KernelRunner:
         k = here.kernel
         for kind, what, value in new:
             if kind == _kernel.MISS:
-                if value >= 0:
-                    self._sync_entries(here, value)
-                k.add(what, value)
+                self._give_key(here, what, value)
             elif kind == _kernel.BODY:
                 k.set_body(what, *value)
             elif kind == _kernel.GROUP:
                 k.set_group(what, value)
             else:
                 k.set_tag(what, value)
+
+    def _give_key(self, here: _Here, key: bytes, idx: int) -> None:
+        """Map a record key to an answer in a thread's kernel, giving it the answers up to that one first."""
+        self._sync_entries(here, idx)
+        here.kernel.add(key, idx)
 
     def _sync_entries(self, here: _Here, idx: int) -> None:
         """Give a thread's kernel every answer up to ``idx`` (a kernel's answers are numbered in order)."""
@@ -323,7 +325,7 @@ class KernelRunner:
         if not base.license_free:
             w = self.worker
             rest = self._cores.get(core)
-            base = None if rest is None else w.cache.get(("license-class", w.license_class(license_iri), rest))
+            base = None if rest is None else w.cache.get(w.class_key(license_iri, rest))
             if base is None:
                 return None
         e = self.worker._entry(base.outcome, base.obligations, base.reason, base.signal, license_iri)

@@ -31,7 +31,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", metavar="DATE", help="date of use, RFC 3339 (default: now, fixed for the whole run)")
     p.add_argument("--declarations", metavar="STORE", help="declarations store (aiterms store build) to join rows with")
     p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="workers (default 1): threads with the compiled kernel on JSON Lines, else processes")
+                   help="workers (default 1): processes over ranges of a JSON Lines file on disk; threads with "
+                        "the compiled kernel on JSON Lines from standard input or compressed; else processes")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="output file (default: standard output; Parquet needs a file)")
     p.add_argument("--input-format", choices=("jsonl", "csv", "tsv", "parquet"),

@@ -2,9 +2,10 @@
 
 The parent process reads the input (JSON Lines in blocks of whole lines, CSV/TSV and Parquet in batches of rows),
 hashes it as it goes (in a reader thread), hands the blocks to workers (in this process with ``--workers 1``; for
-JSON Lines with the compiled kernel and no store, N threads sharing one worker, :mod:`.kernel`; else a pool of
-processes), with a bounded number of blocks in flight so memory stays flat whatever the input size, and writes the
-answers in input order (JSON Lines output from a writer thread). Each worker process keeps its own decision cache
+a JSON Lines file on disk, N processes each taking ranges of the file, :mod:`.ranges`; for other JSON Lines with
+the compiled kernel and no store, N threads sharing one worker, :mod:`.kernel`; else a pool of processes), with a
+bounded number of blocks in flight so memory stays flat whatever the input size, and writes the answers in input
+order (JSON Lines output from a writer thread). Each worker process keeps its own decision cache
 (:mod:`.fastpath`) and, with a store, its own read-only SQLite connection.
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO, Any, TextIO, TypeVar
 
-from aiterms.dataset import kernel
+from aiterms.dataset import kernel, ranges
 from aiterms.dataset import manifest as M
 from aiterms.dataset.decide import Options, Stats, Worker
 from aiterms.dataset.progress import Progress
@@ -193,10 +194,11 @@ class _Raised:
 
 class _Writer:
     """Writes blocks in a thread of its own, a few behind (a write releases the GIL, so writing the output overlaps
-    answering the next blocks). :meth:`close` waits for the last block and raises what writing raised."""
+    answering the next blocks); a block is bytes, or a part file that worker processes wrote (ranges.Part), copied
+    into the output and deleted. :meth:`close` waits for the last block and raises what writing raised."""
 
     def __init__(self, stream: IO[bytes], size: int = 4, *, sync: Callable[[], None] | None = None) -> None:
-        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=size)
+        self._q: queue.Queue[bytes | ranges.Part | None] = queue.Queue(maxsize=size)
         self._error: BaseException | None = None
         self._stream = stream
         self._sync = sync  # called after about SYNC_BYTES written (AtomicOutput.sync)
@@ -211,15 +213,18 @@ class _Writer:
                 return
             if self._error is None:
                 try:
-                    self._stream.write(data)
-                    self._unsynced += len(data)
+                    if isinstance(data, ranges.Part):
+                        self._unsynced += ranges.copy_part(self._stream, data)
+                    else:
+                        self._stream.write(data)
+                        self._unsynced += len(data)
                     if self._sync is not None and self._unsynced >= SYNC_BYTES:
                         self._unsynced = 0
                         self._sync()
                 except BaseException as exc:  # kept for close(): the writer thread itself must not die silently
                     self._error = exc
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | ranges.Part) -> None:
         if self._error is not None:
             raise self._error
         self._q.put(data)
@@ -279,7 +284,7 @@ def run(cfg: Run, opts: Options, *, stderr: TextIO) -> Summary:
             info: dict[str, Any] = {"path": path, "format": fmt}
             if fmt == M.JSONL:
                 _run_jsonl(path, cfg, opts, out.stream, hasher=hasher, merged=merged, progress=progress,
-                           sync=out.sync)
+                           sync=out.sync, parts_dir=out.directory)
             elif fmt == M.PARQUET:
                 _run_parquet(path, cfg, opts, out, hasher=hasher, merged=merged, progress=progress)
             else:
@@ -337,22 +342,33 @@ def _issue_prefix(cfg: Run, path: str, issues: list[Issue]) -> list[Issue]:
 
 
 def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: Any, merged: Stats,
-               progress: Progress, sync: Callable[[], None] | None = None) -> None:
+               progress: Progress, sync: Callable[[], None] | None = None, parts_dir: str | None = None) -> None:
     reader_issues: list[Issue] = []
-    stream = M.open_binary(path)
+    sizes: deque[int] = deque()
+    split: ranges.Split | None = None
+    stream: IO[bytes] | None = None
     try:
-        blocks = _prefetch(M.iter_jsonl_blocks(stream, hasher=hasher, issues=reader_issues))
-        sizes: deque[int] = deque()
-
-        def tasks() -> Iterator[tuple[int, bytes]]:
-            for b in blocks:
-                sizes.append(b.raw_bytes)
-                yield (b.first_line, b.data)
-
-        if cfg.workers > 1 and kernel.available() and not opts.store:
-            answers = _ordered_threads(tasks(), cfg.workers, opts)
+        answers: Iterator[tuple[bytes | ranges.Part, Stats]]
+        spans = ranges.cut(path) if cfg.workers > 1 and ranges.splittable(path) else []
+        if len(spans) > 1:
+            # a file on disk: processes over ranges of it (spec/dataset.md#annotate-ranges), started before this
+            # process starts a thread
+            split = ranges.Split(path, spans, cfg.workers, opts, _context_for(M.JSONL), parts_dir=parts_dir,
+                                 out=out)
+            answers = split.answers(hasher=hasher, issues=reader_issues, sizes=sizes)
         else:
-            answers = _ordered(tasks(), _jsonl_task, cfg.workers, opts, _context_for(M.JSONL))
+            stream = M.open_binary(path)
+            blocks = _prefetch(M.iter_jsonl_blocks(stream, hasher=hasher, issues=reader_issues))
+
+            def tasks() -> Iterator[tuple[int, bytes]]:
+                for b in blocks:
+                    sizes.append(b.raw_bytes)
+                    yield (b.first_line, b.data)
+
+            if cfg.workers > 1 and kernel.available() and not opts.store:
+                answers = _ordered_threads(tasks(), cfg.workers, opts)
+            else:
+                answers = _ordered(tasks(), _jsonl_task, cfg.workers, opts, _context_for(M.JSONL))
         writer = _Writer(out, sync=sync)
         done = False
         try:
@@ -366,7 +382,9 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
         finally:
             writer.close(check=done)
     finally:
-        if stream is not sys.stdin.buffer:
+        if split is not None:
+            split.close()
+        if stream is not None and stream is not sys.stdin.buffer:
             stream.close()
     for i in _issue_prefix(cfg, path, reader_issues):
         merged.invalid += 1

@@ -17,10 +17,10 @@ import lzma
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from aiterms.dataset._codes import MANIFEST_COLUMN_MISSING, MANIFEST_ROW_INVALID, MANIFEST_UNREADABLE, dataset_issue
 from aiterms.dataset.columns import ColumnMap
@@ -103,10 +103,19 @@ def _count_newlines(data: bytes) -> int:
     return data.count(b"\n")
 
 
+count_lines: Callable[[bytes], int] = _count_newlines
 try:  # the compiled kernel counts without the GIL, so the kernels run while the reader counts
-    from aiterms.dataset._kernel import count_lines as _count_lines
+    from aiterms.dataset import _kernel as _compiled
+
+    count_lines = _compiled.count_lines
 except ImportError:  # no compiler when the package was installed
-    _count_lines = _count_newlines
+    pass
+
+
+class Readable(Protocol):
+    """What the JSON Lines reader needs of its input: a binary stream, or one range of a file (:mod:`.ranges`)."""
+
+    def read(self, n: int, /) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -117,7 +126,7 @@ class Block:
     raw_bytes: int  # bytes read from the input for this block (progress)
 
 
-def iter_jsonl_blocks(stream: IO[bytes], *, block_bytes: int = BLOCK_BYTES, hasher: Any = None,
+def iter_jsonl_blocks(stream: Readable, *, block_bytes: int = BLOCK_BYTES, hasher: Any = None,
                       issues: list[Issue] | None = None) -> Iterator[Block]:
     """Blocks of whole lines (each ending with a newline). A line longer than the line limit is dropped and
     reported (``limit-line-length``) and the lines after it are read as usual."""
@@ -154,7 +163,7 @@ def iter_jsonl_blocks(stream: IO[bytes], *, block_bytes: int = BLOCK_BYTES, hash
         whole = not carry and cut == len(chunk) - 1
         body = chunk if whole else b"".join((carry, memoryview(chunk)[: cut + 1]))
         carry = chunk[cut + 1:]
-        n = _count_lines(body)
+        n = count_lines(body)
         yield Block(line, body, n, len(chunk))
         line += n
 
@@ -402,6 +411,11 @@ class AtomicOutput:
     @property
     def tmp_path(self) -> str | None:
         return self._tmp
+
+    @property
+    def directory(self) -> str | None:
+        """Where the output file is made (for other temporary files of the run); None for standard output."""
+        return os.path.dirname(self._tmp) if self._tmp is not None else None
 
     def sync(self) -> None:
         """Write what was written so far to disk now (a temp file only): called as the output grows, so the disk

@@ -1,0 +1,166 @@
+"""annotate --workers N over ranges of a file on disk, one process per worker (spec/dataset.md#annotate-ranges)."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.test_dataset_annotate import AT, CTX, cli
+
+from aiterms.dataset import ranges
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="worker processes are forked on POSIX only")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"x")), max_size=30), st.booleans(),
+       st.integers(1, 64))
+def test_ranges_hold_every_line_whole_once(tmp_path_factory: Any, lines: list[bytes], last_newline: bool,
+                                           span: int) -> None:
+    data = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
+    path = tmp_path_factory.mktemp("cut") / "f.jsonl"
+    path.write_bytes(data)
+    spans = ranges.cut(str(path), span)
+    assert spans[0][0] == 0
+    assert spans[-1][1] == len(data)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+    assert all(data[end - 1:end] == b"\n" for _start, end in spans[:-1])  # no line is cut
+    assert all(end > start for start, end in spans) or len(spans) == 1
+    # each range ends at the first newline past its size, and only the last may be shorter
+    assert all(end - start >= span and b"\n" not in data[start + span - 1:end - 1] for start, end in spans[:-1])
+
+
+def _manifest(tmp_path: Path, n: int = 2000) -> Path:
+    """Synthetic records with bad lines spread through them (each in a different range once ranges are small)."""
+    from aiterms.bench.synth import lines as synth
+
+    out = []
+    for i, line in enumerate(synth(n, 3)):
+        out.append(line)
+        if i % 450 == 7:
+            out.append(b"not json\n")
+        if i % 700 == 11:
+            out.append(json.dumps({"@context": CTX, "type": "ImageRecord", "tags": 5}).encode() + b"\n")
+        if i == 999:
+            out.append(b'{"' + b"x" * (1 << 20) + b'": 1}\n')  # over the line limit: skipped and reported
+    path = tmp_path / "m.jsonl"
+    last = b'{"@context": "' + CTX.encode() + b'", "type": "ImageRecord", "tags": 7}'  # invalid, and no newline
+    path.write_bytes(b"".join(out) + last)
+    return path
+
+
+def _run(path: Path, out: Path, *args: str) -> tuple[int, dict[str, Any], bytes]:
+    summary = out.with_suffix(".summary.json")
+    code, _o, err = cli("annotate", str(path), "--use", "face-recognition", "--jurisdiction", "US-IL", "--at", AT,
+                        "-o", str(out), "-q", "--summary", str(summary), *args)
+    assert "Traceback" not in err
+    return code, json.loads(summary.read_text("utf-8")), out.read_bytes()
+
+
+def _same_summary(a: dict[str, Any], b: dict[str, Any]) -> None:
+    for key in ("rows", "invalidRows", "keptRows", "inputs", "outcomes", "reasons", "signals", "licenses",
+                "outcomesByReason", "issues"):
+        assert a.get(key) == b.get(key), key
+    assert a["fastPath"]["mismatches"] == b["fastPath"]["mismatches"] == 0
+
+
+@pytest.mark.parametrize("span", [1 << 14, 100_000, 1 << 30])
+def test_processes_over_ranges_give_what_one_worker_gives(tmp_path: Path, span: int,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Output bytes, counts, issues with their absolute line numbers, and the input's hash are those of
+    --workers 1, however the file is cut (one range: the threads' path)."""
+    m = _manifest(tmp_path)
+    code1, one, out1 = _run(m, tmp_path / "o1.jsonl", "--workers", "1")
+    monkeypatch.setattr(ranges, "RANGE_BYTES", span)
+    for workers in ("2", "3"):
+        code, many, out = _run(m, tmp_path / f"o{workers}.jsonl", "--workers", workers)
+        assert (code, out) == (code1, out1)
+        _same_summary(one, many)
+    assert one["inputs"][0]["sha256"] == hashlib.sha256(m.read_bytes()).hexdigest()
+    lines = sorted(i["line"] for i in one["issues"]["first"])
+    assert len(lines) >= 5 + 3 + 1 + 1
+    assert lines[-1] == m.read_bytes().count(b"\n") + 1
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".aiterms-parts-")]
+
+
+def test_filter_and_several_inputs_over_ranges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = _manifest(tmp_path, 1200)
+    m2 = tmp_path / "m2.jsonl"
+    m2.write_bytes(m.read_bytes()[: len(m.read_bytes()) // 3].rsplit(b"\n", 1)[0] + b"\n")
+    outs = []
+    for workers, span in (("1", ranges.RANGE_BYTES), ("2", 50_000)):
+        monkeypatch.setattr(ranges, "RANGE_BYTES", span)
+        out = tmp_path / f"f{workers}.jsonl"
+        summary = tmp_path / f"f{workers}.json"
+        code, _o, err = cli("filter", str(m), str(m2), "--use", "data-mining", "--at", AT, "-o", str(out), "-q",
+                            "--include-constrained", "--annotate", "--summary", str(summary), "--workers", workers)
+        assert code == 1, err
+        outs.append((out.read_bytes(), json.loads(summary.read_text("utf-8"))))
+    assert outs[0][0] == outs[1][0]
+    assert outs[0][0]
+    _same_summary(outs[0][1], outs[1][1])
+    assert any(i["message"].startswith(str(m2)) for i in outs[1][1]["issues"]["first"])
+
+
+def test_ranges_to_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """To standard output: a pipe (parts copied by the operating system) and a stream without a file descriptor
+    (copied through a buffer) give the same bytes as one worker."""
+    m = _manifest(tmp_path, 800)
+    code, expected, _e = cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "1")
+    monkeypatch.setattr(ranges, "RANGE_BYTES", 60_000)
+    code2, got, _e = cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "2")
+    assert (code2, got) == (code, expected)
+    script = ("import sys; from aiterms.dataset import ranges; ranges.RANGE_BYTES = 60000; "
+              "from aiterms.cli import run; sys.exit(run(sys.argv[1:]))")
+    proc = subprocess.run([sys.executable, "-c", script, "annotate", str(m), "--use", "cv-training", "--at", AT,
+                           "-q", "--workers", "2"], capture_output=True, check=False)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout == expected.encode("utf-8")
+
+
+def _fail_in_worker(how: str) -> Any:
+    from aiterms.dataset.decide import Worker
+
+    real = Worker.jsonl_block
+
+    def block(self: Worker, first_line: int, data: bytes) -> Any:
+        if b"failhere" in data:
+            if how == "exit":
+                os._exit(3)
+            raise ValueError("planted failure")
+        return real(self, first_line, data)
+
+    return block
+
+
+@pytest.mark.parametrize("how", ["exit", "raise"])
+def test_a_worker_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   how: str) -> None:
+    """A worker process that dies or raises stops the run with an error; no output appears, no part is left."""
+    from aiterms.dataset.decide import Worker
+
+    m = _manifest(tmp_path, 600)
+    data = m.read_bytes()
+    m.write_bytes(data[: len(data) // 2] + b'{"failhere": 1}\n' + data[len(data) // 2:])
+    monkeypatch.setattr(ranges, "RANGE_BYTES", 40_000)
+    monkeypatch.setattr(Worker, "jsonl_block", _fail_in_worker(how))
+    out = tmp_path / "o.jsonl"
+    if how == "exit":
+        code, _o, err = cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "2",
+                            "-o", str(out))
+        assert code == 2
+        assert "ended without finishing its ranges (exit code 3)" in err
+    else:
+        with pytest.raises(ValueError, match="planted failure"):
+            cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "2", "-o", str(out))
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ["m.jsonl"]

@@ -89,7 +89,7 @@ def test_processes_over_ranges_give_what_one_worker_gives(tmp_path: Path, span: 
     lines = sorted(i["line"] for i in one["issues"]["first"])
     assert len(lines) >= 5 + 3 + 1 + 1
     assert lines[-1] == m.read_bytes().count(b"\n") + 1
-    assert not [p for p in os.listdir(tmp_path) if p.startswith(".aiterms-parts-")]
+    assert sorted(os.listdir(tmp_path)) == ["m.jsonl", *(f"o{w}.{x}" for w in "123" for x in ("jsonl", "summary.json"))]
 
 
 def test_filter_and_several_inputs_over_ranges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -194,11 +194,12 @@ class _Raised:
 
 class _Writer:
     """Writes blocks in a thread of its own, a few behind (a write releases the GIL, so writing the output overlaps
-    answering the next blocks); a block is bytes, or a part file that worker processes wrote (ranges.Part), copied
-    into the output and deleted. :meth:`close` waits for the last block and raises what writing raised."""
+    answering the next blocks); a block is bytes, or output a worker process wrote into the output file itself
+    (ranges.Placed: only counted towards the next sync). :meth:`close` waits for the last block and raises what
+    writing raised."""
 
     def __init__(self, stream: IO[bytes], size: int = 4, *, sync: Callable[[], None] | None = None) -> None:
-        self._q: queue.Queue[bytes | ranges.Part | None] = queue.Queue(maxsize=size)
+        self._q: queue.Queue[bytes | ranges.Placed | None] = queue.Queue(maxsize=size)
         self._error: BaseException | None = None
         self._stream = stream
         self._sync = sync  # called after about SYNC_BYTES written (AtomicOutput.sync)
@@ -213,8 +214,8 @@ class _Writer:
                 return
             if self._error is None:
                 try:
-                    if isinstance(data, ranges.Part):
-                        self._unsynced += ranges.copy_part(self._stream, data)
+                    if isinstance(data, ranges.Placed):  # written into the output by a worker process
+                        self._unsynced += data.size
                     else:
                         self._stream.write(data)
                         self._unsynced += len(data)
@@ -224,7 +225,7 @@ class _Writer:
                 except BaseException as exc:  # kept for close(): the writer thread itself must not die silently
                     self._error = exc
 
-    def write(self, data: bytes | ranges.Part) -> None:
+    def write(self, data: bytes | ranges.Placed) -> None:
         if self._error is not None:
             raise self._error
         self._q.put(data)
@@ -284,7 +285,7 @@ def run(cfg: Run, opts: Options, *, stderr: TextIO) -> Summary:
             info: dict[str, Any] = {"path": path, "format": fmt}
             if fmt == M.JSONL:
                 _run_jsonl(path, cfg, opts, out.stream, hasher=hasher, merged=merged, progress=progress,
-                           sync=out.sync, parts_dir=out.directory)
+                           sync=out.sync, target=out.tmp_path)
             elif fmt == M.PARQUET:
                 _run_parquet(path, cfg, opts, out, hasher=hasher, merged=merged, progress=progress)
             else:
@@ -342,19 +343,20 @@ def _issue_prefix(cfg: Run, path: str, issues: list[Issue]) -> list[Issue]:
 
 
 def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: Any, merged: Stats,
-               progress: Progress, sync: Callable[[], None] | None = None, parts_dir: str | None = None) -> None:
+               progress: Progress, sync: Callable[[], None] | None = None, target: str | None = None) -> None:
     reader_issues: list[Issue] = []
     sizes: deque[int] = deque()
     split: ranges.Split | None = None
     stream: IO[bytes] | None = None
     try:
-        answers: Iterator[tuple[bytes | ranges.Part, Stats]]
+        answers: Iterator[tuple[bytes | ranges.Placed, Stats]]
         spans = ranges.cut(path) if cfg.workers > 1 and ranges.splittable(path) else []
         if len(spans) > 1:
             # a file on disk: processes over ranges of it (spec/dataset.md#annotate-ranges), started before this
-            # process starts a thread
-            split = ranges.Split(path, spans, cfg.workers, opts, _context_for(M.JSONL), parts_dir=parts_dir,
-                                 out=out)
+            # process starts a thread; they write into the output file of the run themselves, after what is in it
+            out.flush()
+            split = ranges.Split(path, spans, cfg.workers, opts, _context_for(M.JSONL), target=target,
+                                 base=out.tell() if target is not None else 0, out=out)
             answers = split.answers(hasher=hasher, issues=reader_issues, sizes=sizes)
         else:
             stream = M.open_binary(path)
@@ -381,6 +383,8 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
             done = True
         finally:
             writer.close(check=done)
+        if split is not None and target is not None:
+            out.seek(split.end)  # after what the worker processes wrote
     finally:
         if split is not None:
             split.close()

@@ -412,11 +412,6 @@ class AtomicOutput:
     def tmp_path(self) -> str | None:
         return self._tmp
 
-    @property
-    def directory(self) -> str | None:
-        """Where the output file is made (for other temporary files of the run); None for standard output."""
-        return os.path.dirname(self._tmp) if self._tmp is not None else None
-
     def sync(self) -> None:
         """Write what was written so far to disk now (a temp file only): called as the output grows, so the disk
         writes overlap the run and the fsync of :meth:`commit` has little left to wait for."""

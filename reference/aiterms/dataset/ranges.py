@@ -2,26 +2,24 @@
 (spec/dataset.md#annotate-ranges).
 
 A file on disk is cut, at newlines, into ranges of about RANGE_BYTES (:func:`cut`). ``--workers N`` starts N worker
-processes; whichever is free takes the next range, annotates it with a worker of its own (kernel, decision cache,
-store connection) and writes the range's output to a part file. The parent hands the parts, in input order, to the
-output's writer, which copies each into the output inside the operating system (``os.sendfile``) and deletes it; the
-parent also hashes the input and merges the statistics, making line numbers, counted in each process from its
-range's first line, absolute. Each process learns what it meets on its own, in parallel, so no process waits for
-another's Python side. At most WINDOW_PER_WORKER ranges per worker are out at once (taken and not yet copied), so
-part files and memory stay bounded whatever the input size.
+processes; the parent hands each the next range when it is free, and each annotates its ranges with a worker of its
+own (kernel, decision cache, store connection), keeping a range's output until the parent tells it where that output
+goes: once the sizes of all earlier ranges are known, the parent sends the range's offset in the output file and the
+process writes it there itself (``os.pwritev``), so the output is written once, by the processes that made it. When
+the output is not a file of this run (standard output), a process sends the range's output to the parent, which
+writes it in order. The parent also hashes the input and merges the statistics in input order, making line numbers,
+which each process counts from its range's first line, absolute. Each process learns what it meets on its own, in
+parallel, so no process waits for another's Python side. At most WINDOW_PER_WORKER ranges per worker are out at once
+(handed out and not yet written), so memory stays bounded whatever the input size.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import io
 import itertools
 import multiprocessing
 import os
-import shutil
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -33,9 +31,10 @@ from aiterms.dataset import manifest as M
 from aiterms.dataset.decide import Options, Stats, Worker
 from aiterms.report import Issue
 
-RANGE_BYTES = 16 << 20
-WINDOW_PER_WORKER = 4
+RANGE_BYTES = 8 << 20
+WINDOW_PER_WORKER = 3
 _FIND_BYTES = 1 << 16
+_IOV_MAX = 1024
 
 
 def splittable(path: str) -> bool:
@@ -99,93 +98,116 @@ class _RangeReader:
         return data
 
 
-@dataclass
-class Part:
-    """One range's output in a part file, for the writer to copy into the output; ``done`` is called after."""
+@dataclass(frozen=True)
+class Placed:
+    """A range's output, of ``size`` bytes, that a worker process writes into the output file itself (the writer
+    counts it towards the next sync)."""
 
-    path: str
-    done: Callable[[], None]
-
-
-def copy_part(stream: IO[bytes], part: Part) -> int:
-    """Copy a part file to the end of ``stream`` and delete it; the bytes copied. The copy happens inside the
-    operating system where it can (``os.sendfile``), else through a buffer."""
-    copied = 0
-    with open(part.path, "rb") as src:
-        size = os.fstat(src.fileno()).st_size
-        fd = _fileno(stream)
-        if fd is not None:
-            stream.flush()
-            try:
-                while copied < size:
-                    sent = os.sendfile(fd, src.fileno(), copied, size - copied)
-                    if sent == 0:
-                        break
-                    copied += sent
-            except OSError as exc:  # sendfile cannot write to this output: copy through a buffer
-                if copied or exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF):
-                    raise
-        if copied < size:
-            src.seek(copied)
-            for chunk in iter(lambda: src.read(1 << 20), b""):
-                stream.write(chunk)
-                copied += len(chunk)
-    os.unlink(part.path)
-    part.done()
-    return copied
-
-
-def _fileno(stream: IO[bytes]) -> int | None:
-    try:
-        return stream.fileno()
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return None
+    size: int
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # A worker process
 
 
-def _work(path: str, opts: Options, ranges: list[tuple[int, int]], *, taken: Any, window: Any, conn: Connection,
-          parts: str) -> None:
-    """A worker process: take the next free range until none is left; send each one's part file, line count,
-    statistics and reader issues (line numbers counted from the range's first line) to the parent."""
+def _work(path: str, opts: Options, ranges: list[tuple[int, int]], conn: Connection, target: str | None) -> None:
+    """A worker process: annotate the ranges the parent hands it (``("range", k)``), and write each range's output
+    at the offset the parent sends (``("at", k, offset)``) into ``target`` (the output file of the run), or, without
+    a target, send it to the parent; end after ``("stop",)`` once everything is written."""
     worker = None
+    fd = None
     try:
         worker = Worker(opts)
-        with open(path, "rb") as fh:
-            while True:
-                window.acquire()
-                with taken.get_lock():
-                    index = taken.value
-                    taken.value += 1
-                if index >= len(ranges):
-                    window.release()
-                    break
-                conn.send((index, *_annotate(worker, opts, fh, ranges[index], os.path.join(parts, f"{index}"))))
+        fd = os.open(target, os.O_WRONLY) if target is not None else None
+        _serve(worker, opts, path, ranges, conn=conn, fd=fd)
         conn.send(None)
     except BaseException as exc:  # the parent re-raises it; a worker process must not end silently
-        conn.send(_picklable(exc))
+        with contextlib.suppress(Exception):
+            conn.send(_picklable(exc))
     finally:
         if worker is not None and worker.store is not None:
             worker.store.close()
+        if fd is not None:
+            os.close(fd)
         conn.close()
 
 
+def _serve(worker: Worker, opts: Options, path: str, ranges: list[tuple[int, int]], *, conn: Connection,
+           fd: int | None) -> None:
+    todo: deque[int] = deque()
+    held: dict[int, list[bytes]] = {}  # range -> its output, until its offset is known
+    offsets: dict[int, int] = {}
+    stop = False
+
+    def place() -> None:
+        for k in [k for k in held if k in offsets]:
+            assert fd is not None
+            conn.send(("placed", k, _pwrite(fd, held.pop(k), offsets.pop(k))))
+
+    def handle(msg: tuple[Any, ...]) -> None:
+        nonlocal stop
+        if msg[0] == "range":
+            todo.append(msg[1])
+        elif msg[0] == "at":
+            offsets[msg[1]] = msg[2]
+            place()
+        else:
+            stop = True
+
+    def between() -> None:  # after each block: take the parent's messages, write what may be written
+        while conn.poll():
+            handle(conn.recv())
+
+    with open(path, "rb") as fh:
+        while True:
+            if not todo:
+                if stop and not held:
+                    return
+                handle(conn.recv())  # nothing to do: wait for the parent
+                continue
+            k = todo.popleft()
+            chunks, lines, st, issues = _annotate(worker, opts, fh, ranges[k], between)
+            size = sum(len(c) for c in chunks)
+            if fd is None:
+                conn.send(("done", k, size, lines, st, issues, b"".join(chunks)))
+            else:
+                held[k] = chunks
+                conn.send(("done", k, size, lines, st, issues, None))
+                place()
+
+
 def _annotate(worker: Worker, opts: Options, fh: IO[bytes], span: tuple[int, int],
-              part: str) -> tuple[str, int, Stats, list[Issue]]:
+              between: Callable[[], None]) -> tuple[list[bytes], int, Stats, list[Issue]]:
+    """One range: its output (in blocks), how many lines it holds, its statistics and the reader's issues (line
+    numbers counted from the range's first line)."""
     reader = _RangeReader(fh, *span)
     issues: list[Issue] = []
     total = Stats()
-    with open(part, "wb") as out:
-        for block in M.iter_jsonl_blocks(reader, issues=issues):
-            data, st = worker.jsonl_block(block.first_line, block.data)
-            if data:
-                out.write(data)
-            total.merge(st, opts.max_issues)
+    chunks: list[bytes] = []
+    for block in M.iter_jsonl_blocks(reader, issues=issues):
+        data, st = worker.jsonl_block(block.first_line, block.data)
+        if data:
+            chunks.append(data)
+        total.merge(st, opts.max_issues)
+        between()
     # the lines after this range start this many lines further on (only the last range may end without a newline,
     # and no range follows it)
-    return part, reader.newlines, total, issues
+    return chunks, reader.newlines, total, issues
+
+
+def _pwrite(fd: int, chunks: list[bytes], offset: int) -> int:
+    """Write ``chunks`` one after another at ``offset`` of the file; the bytes written."""
+    views = [memoryview(c) for c in chunks]
+    written = 0
+    while views:
+        n = os.pwritev(fd, views[:_IOV_MAX], offset + written)
+        written += n
+        while views and n >= len(views[0]):
+            n -= len(views[0])
+            views.pop(0)
+        if n:
+            views[0] = views[0][n:]
+    return written
 
 
 def _picklable(exc: BaseException) -> BaseException:
@@ -202,92 +224,148 @@ def _picklable(exc: BaseException) -> BaseException:
 # The parent
 
 
+@dataclass
+class _Done:
+    size: int
+    lines: int
+    stats: Stats
+    issues: list[Issue]
+    data: bytes | None
+
+
 class Split:
     """req-annotate over ranges: the worker processes are started when this is made (before the parent starts a
-    thread of its own, as forking requires); :meth:`answers` then gives each range's part and statistics in input
-    order, with line numbers made absolute, and :meth:`close` stops and cleans up whatever is left."""
+    thread of its own, as forking requires); :meth:`answers` then hands out the ranges and gives each range's
+    output (bytes to write, or Placed) and statistics in input order, with line numbers made absolute; :meth:`close`
+    stops whatever is left.
+
+    ``target`` is the path of the output file the processes write into (None: they send their output here), and
+    ``base`` where in it this input's output starts."""
 
     def __init__(self, path: str, spans: list[tuple[int, int]], workers: int, opts: Options, context: str, *,
-                 parts_dir: str | None, out: IO[bytes]) -> None:
+                 target: str | None, base: int, out: IO[bytes]) -> None:
         self.path = path
         self.ranges = spans
-        self.parts = tempfile.mkdtemp(prefix=".aiterms-parts-", dir=parts_dir)
-        ctx: Any = multiprocessing.get_context(context)  # its Process, Pipe, Value and Semaphore
-        n = min(workers, len(self.ranges))
-        self._window = ctx.Semaphore(n * WINDOW_PER_WORKER)
-        taken = ctx.Value("q", 0)
+        self.end = base  # where this input's output ends, once all is written
+        self._placing = target is not None
+        self._limit = min(workers, len(spans)) * WINDOW_PER_WORKER
+        self._handed = 0  # ranges handed out
+        self._written = 0  # ranges written (by a process, or handed to the writer here)
+        self._owner: dict[int, Connection] = {}
+        self._idle: list[Connection] = []
+        self._done: dict[int, _Done] = {}
+        ctx: Any = multiprocessing.get_context(context)  # its Process and Pipe
         # what the parent buffers would be written again by each forked process when it flushes on exit
         for stream in (out, sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
-        self._procs: list[Any] = []
-        self._conns: dict[Connection, Any] = {}
+        self._procs: dict[Connection, Any] = {}
         try:
-            for i in range(n):
-                recv, send = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_work, args=(path, opts, self.ranges), name=f"aiterms-range-{i}",
-                                   kwargs={"taken": taken, "window": self._window, "conn": send, "parts": self.parts},
+            for i in range(min(workers, len(spans))):
+                mine, theirs = ctx.Pipe()
+                proc = ctx.Process(target=_work, args=(path, opts, spans, theirs, target), name=f"aiterms-range-{i}",
                                    daemon=True)
                 proc.start()
-                send.close()
-                self._procs.append(proc)
-                self._conns[recv] = proc
+                theirs.close()
+                self._procs[mine] = proc
+            for conn in self._procs:
+                self._hand(conn)
         except BaseException:
             self.close()
             raise
 
-    def answers(self, *, hasher: Any, issues: list[Issue], sizes: deque[int]) -> Iterator[tuple[Part, Stats]]:
-        """Each range's part (for the writer: :func:`copy_part`) and statistics, in input order; the reader's issues
-        go to ``issues`` and each range's bytes to ``sizes`` (for the progress bar). The input is hashed into
-        ``hasher`` meanwhile, in a thread."""
+    def _hand(self, conn: Connection) -> None:
+        """Give a process the next range, if any is left and the window allows; else note it idle."""
+        if self._handed < len(self.ranges) and self._handed - self._written < self._limit:
+            k = self._handed
+            self._handed += 1
+            self._owner[k] = conn
+            self._send(conn, ("range", k))
+            if self._handed == len(self.ranges):
+                for c in list(self._procs):
+                    self._send(c, ("stop",))
+        elif self._handed < len(self.ranges):
+            self._idle.append(conn)
+
+    def _wrote(self) -> None:
+        self._written += 1
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            self._hand(conn)
+
+    def answers(self, *, hasher: Any, issues: list[Issue], sizes: deque[int]) -> Iterator[tuple[bytes | Placed,
+                                                                                                   Stats]]:
+        """Each range's output (bytes for the writer, or Placed when a process writes it) and statistics, in input
+        order; the reader's issues go to ``issues`` and each range's input bytes to ``sizes`` (for the progress
+        bar). The input is hashed into ``hasher`` meanwhile, in a thread."""
         hashing = _Hashing(self.path, hasher)
-        done: dict[int, tuple[str, int, Stats, list[Issue]]] = {}
         following = 0
         first_line = 1
         while following < len(self.ranges):
-            while following not in done:
-                self._receive(done)
-            part, lines, st, reader_issues = done.pop(following)
+            while following not in self._done:
+                self._receive()
+            got = self._done.pop(following)
+            if self._placing:
+                self._send(self._owner.pop(following), ("at", following, self.end))
             shift = first_line - 1
-            st.issues = _shifted(st.issues, shift)
-            issues.extend(_shifted(reader_issues, shift))
+            got.stats.issues = _shifted(got.stats.issues, shift)
+            issues.extend(_shifted(got.issues, shift))
             start, end = self.ranges[following]
             sizes.append(end - start)
-            yield Part(part, self._window.release), st
-            first_line += lines
+            self.end += got.size
+            first_line += got.lines
             following += 1
+            if got.data is not None:
+                yield got.data, got.stats
+                self._wrote()
+            else:
+                yield Placed(got.size), got.stats
+        while self._procs:  # every process has written all its ranges when it ends
+            self._receive()
         hashing.join()
 
-    def _receive(self, done: dict[int, tuple[str, int, Stats, list[Issue]]]) -> None:
-        """Wait for the next message of any worker process; raise what a worker raised, or that it ended before
-        its last message (its pipe then reads as closed: each process holds the only writing end of its own)."""
-        for conn in wait(list(self._conns)):
+    def _receive(self) -> None:
+        """Take the next message of any worker process; raise what a worker raised, or that it ended before its
+        last message (its pipe then reads as closed)."""
+        for conn in wait(list(self._procs)):
             assert isinstance(conn, Connection)
             try:
                 msg = conn.recv()
-            except EOFError:
-                proc = self._conns.pop(conn)
-                proc.join()
-                raise ChildProcessError(f"annotate worker process {proc.name} ended without finishing its ranges "
-                                        f"(exit code {proc.exitcode}); run again, or with --workers 1") from None
+            except (EOFError, OSError):
+                raise self._ended(conn) from None
             if msg is None:
-                self._conns.pop(conn).join()
+                self._procs.pop(conn).join()
             elif isinstance(msg, BaseException):
                 raise msg
-            else:
-                done[msg[0]] = msg[1:]
+            elif msg[0] == "done":
+                self._done[msg[1]] = _Done(*msg[2:])
+                self._hand(conn)
+            else:  # placed
+                self._wrote()
+
+    def _send(self, conn: Connection, msg: tuple[Any, ...]) -> None:
+        try:
+            conn.send(msg)
+        except OSError:
+            raise self._ended(conn) from None
+
+    def _ended(self, conn: Connection) -> ChildProcessError:
+        """The error for a worker process whose pipe closed before its last message (it died or was killed)."""
+        proc = self._procs.pop(conn)
+        proc.join()
+        conn.close()
+        return ChildProcessError(f"annotate worker process {proc.name} ended without finishing its ranges (exit "
+                                 f"code {proc.exitcode}); run again, or with --workers 1")
 
     def close(self) -> None:
-        """Stop the worker processes that are still running and delete the part files."""
-        for proc in self._procs:
+        """Stop the worker processes that are still running."""
+        for proc in self._procs.values():
             if proc.is_alive():
                 proc.terminate()
-        for proc in self._procs:
+        for conn, proc in self._procs.items():
             proc.join()
-        for conn in self._conns:
             conn.close()
-        self._conns.clear()
-        shutil.rmtree(self.parts, ignore_errors=True)
+        self._procs.clear()
 
 
 def _shifted(issues: list[Issue], shift: int) -> list[Issue]:

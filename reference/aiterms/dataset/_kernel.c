@@ -104,20 +104,40 @@ typedef struct {
     Buf arena;
 } Map;
 
+static inline uint64_t hash_mix(uint64_t h, uint64_t w) {
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
+}
+
 static uint64_t hash_bytes(const unsigned char *p, size_t n) {
-    /* 64-bit FNV-1a over 8-byte words with a final mix: keys are a few hundred bytes, the probe is rare */
+    /* Multiply-xorshift over 8-byte words, in four independent lanes for 32 bytes at a time (record keys are a few
+       hundred bytes and are hashed once per line: one chain of multiplications would wait on itself), then the
+       rest one word at a time and a final mix. Lookups compare the whole key, so the hash only spreads them. */
     uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
+    if (n >= 32) {
+        uint64_t a = h, b = h ^ 0x243F6A8885A308D3ULL, c = h ^ 0x13198A2E03707344ULL, d = h ^ 0xA4093822299F31D0ULL;
+        do {
+            uint64_t w[4];
+            memcpy(w, p, 32);
+            a = hash_mix(a, w[0]);
+            b = hash_mix(b, w[1]);
+            c = hash_mix(c, w[2]);
+            d = hash_mix(d, w[3]);
+            p += 32;
+            n -= 32;
+        } while (n >= 32);
+        h = hash_mix(hash_mix(hash_mix(a, b), c), d);
+    }
     while (n >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        h = (h ^ w) * 1099511628211ULL;
-        h ^= h >> 29;
+        h = hash_mix(h, w);
         p += 8;
         n -= 8;
     }
     uint64_t w = 0;
     memcpy(&w, p, n);
-    h = (h ^ w) * 1099511628211ULL;
+    h = hash_mix(h, w);
     h ^= h >> 32;
     h *= 0x9E3779B97F4A7C15ULL;
     h ^= h >> 29;

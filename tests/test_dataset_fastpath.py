@@ -162,7 +162,7 @@ def _through_worker(recs: list[Any], q: Query) -> list[tuple[str, tuple[str, ...
     out, st_ = w.jsonl_block(1, b"\n".join(lines) + b"\n")
     assert st_.mismatches == 0
     got = []
-    for line in out.splitlines():
+    for line in bytes(out).splitlines():
         obj = json.loads(line)
         got.append((obj["aiterms_outcome"], tuple(obj["aiterms_obligations"]), obj["aiterms_reason"]))
     return got

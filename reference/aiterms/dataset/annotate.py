@@ -27,7 +27,7 @@ from typing import IO, Any, TextIO, TypeVar
 
 from aiterms.dataset import kernel, ranges
 from aiterms.dataset import manifest as M
-from aiterms.dataset.decide import Options, Stats, Worker
+from aiterms.dataset.decide import Options, Output, Stats, Worker
 from aiterms.dataset.progress import Progress
 from aiterms.dataset.report import Summary, versions
 from aiterms.model import ALLOWED, CONSTRAINED, Query
@@ -91,7 +91,8 @@ def _init(opts: Options) -> None:
 
 def _jsonl_task(task: tuple[int, bytes]) -> tuple[bytes, Stats]:
     assert _WORKER is not None
-    return _WORKER.jsonl_block(*task)
+    data, st = _WORKER.jsonl_block(*task)
+    return bytes(data), st  # sent back to the parent: a view of a kernel's buffer is not picklable
 
 
 def _rows_task(task: tuple[int, list[dict[str, str] | None]]) -> tuple[list[tuple[str, tuple[str, ...], str, bool]],
@@ -126,7 +127,7 @@ def _ordered(tasks: Iterator[Any], fn: Callable[[Any], T], workers: int, opts: O
 
 
 def _ordered_threads(tasks: Iterator[tuple[int, bytes]], workers: int,
-                     opts: Options) -> Iterator[tuple[bytes, Stats]]:
+                     opts: Options) -> Iterator[tuple[Output, Stats]]:
     """JSON Lines blocks answered by ``workers`` threads of one worker, results in task order: each thread runs a
     compiled kernel of its own over a whole block, without the GIL (spec/dataset.md#fast-path-key), then the lines
     it could not answer take the worker's Python path, one thread at a time (KernelRunner.block with ``defer``). No
@@ -140,7 +141,7 @@ def _ordered_threads(tasks: Iterator[tuple[int, bytes]], workers: int,
     gc.disable()  # records hold no reference cycles; the collector would only rescan them
     try:
         with ThreadPoolExecutor(workers, thread_name_prefix="aiterms-kernel") as pool:
-            window: deque[Future[tuple[bytes, Stats]]] = deque()
+            window: deque[Future[tuple[Output, Stats]]] = deque()
             limit = workers * IN_FLIGHT_PER_WORKER
             for first, data in tasks:
                 window.append(pool.submit(worker.jsonl_block, first, data))
@@ -199,7 +200,7 @@ class _Writer:
     writing raised."""
 
     def __init__(self, stream: IO[bytes], size: int = 4, *, sync: Callable[[], None] | None = None) -> None:
-        self._q: queue.Queue[bytes | ranges.Placed | None] = queue.Queue(maxsize=size)
+        self._q: queue.Queue[Output | ranges.Placed | None] = queue.Queue(maxsize=size)
         self._error: BaseException | None = None
         self._stream = stream
         self._sync = sync  # called after about SYNC_BYTES written (AtomicOutput.sync)
@@ -225,7 +226,7 @@ class _Writer:
                 except BaseException as exc:  # kept for close(): the writer thread itself must not die silently
                     self._error = exc
 
-    def write(self, data: bytes | ranges.Placed) -> None:
+    def write(self, data: Output | ranges.Placed) -> None:
         if self._error is not None:
             raise self._error
         self._q.put(data)
@@ -349,7 +350,7 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
     split: ranges.Split | None = None
     stream: IO[bytes] | None = None
     try:
-        answers: Iterator[tuple[bytes | ranges.Placed, Stats]]
+        answers: Iterator[tuple[Output | ranges.Placed, Stats]]
         spans = ranges.cut(path) if cfg.workers > 1 and ranges.splittable(path) else []
         if len(spans) > 1:
             # a file on disk: processes over ranges of it (spec/dataset.md#annotate-ranges), started before this

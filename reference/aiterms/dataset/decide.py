@@ -46,6 +46,10 @@ class Options:
     annotate_filtered: bool = False  # filter: add the annotation fields to the kept rows too
 
 
+#: A block's output: bytes, or a view of the compiled kernel's own buffer, handed over without a copy.
+Output = bytes | memoryview
+
+
 @dataclass(slots=True)
 class Stats:
     """Counts of one block (merged by the parent)."""
@@ -370,7 +374,7 @@ class Worker:
 
     # -- JSON Lines --------------------------------------------------------------------------------------------
 
-    def jsonl_block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
+    def jsonl_block(self, first_line: int, block: bytes) -> tuple[Output, Stats]:
         """req-annotate: annotate (or filter) one block of whole JSON lines; returns the output bytes."""
         was = gc.isenabled()
         gc.disable()  # records hold no reference cycles; the collector would only rescan them

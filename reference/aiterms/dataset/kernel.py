@@ -24,7 +24,7 @@ import orjson
 from aiterms.vocab import CONTEXT_IRI
 
 if TYPE_CHECKING:
-    from aiterms.dataset.decide import Stats, Worker
+    from aiterms.dataset.decide import Output, Stats, Worker
     from aiterms.dataset.fastpath import Entry
 
 try:
@@ -142,7 +142,7 @@ class KernelRunner:
             here = self._local.here = _Here(k)
         return here
 
-    def block(self, first_line: int, block: bytes) -> tuple[bytes, Stats]:
+    def block(self, first_line: int, block: bytes) -> tuple[Output, Stats]:
         """req-annotate: the output of one block of whole JSON lines, and its statistics.
 
         When threads share this runner (``defer``), a thread first runs its kernel over the whole block without
@@ -182,7 +182,7 @@ class KernelRunner:
         hits, deferred = k.scan(block)
         st.rows += hits
         st.signed += hits
-        done: bytes = k.take_output()
+        done: Output = k.take_output()
         if not deferred:
             return [done] if done else []
         out = memoryview(done)
@@ -201,7 +201,7 @@ class KernelRunner:
             parts.append(out[written:])
         return parts
 
-    def _answer(self, here: _Here, first_line: int, block: bytes, st: Stats) -> bytes:
+    def _answer(self, here: _Here, first_line: int, block: bytes, st: Stats) -> Output:
         """The output of whole JSON lines: the kernel's answers, and the Python side for what it cannot answer
         (learning tag, body and group classes and record keys on the way)."""
         k = here.kernel
@@ -271,7 +271,7 @@ class KernelRunner:
             pos = stop + 1
             learned = 0
         flush()
-        out: bytes = k.take_output()
+        out: Output = k.take_output()
         return out
 
     def _learned(self, kind: int, what: bytes, value: Any) -> None:

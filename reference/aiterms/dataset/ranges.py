@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection, wait
 from typing import IO, Any
 
 from aiterms.dataset import manifest as M
-from aiterms.dataset.decide import Options, Stats, Worker
+from aiterms.dataset.decide import Options, Output, Stats, Worker
 from aiterms.report import Issue
 
 RANGE_BYTES = 8 << 20
@@ -135,7 +135,7 @@ def _work(path: str, opts: Options, ranges: list[tuple[int, int]], conn: Connect
 def _serve(worker: Worker, opts: Options, path: str, ranges: list[tuple[int, int]], *, conn: Connection,
            fd: int | None) -> None:
     todo: deque[int] = deque()
-    held: dict[int, list[bytes]] = {}  # range -> its output, until its offset is known
+    held: dict[int, list[Output]] = {}  # range -> its output, until its offset is known
     offsets: dict[int, int] = {}
     stop = False
 
@@ -177,13 +177,13 @@ def _serve(worker: Worker, opts: Options, path: str, ranges: list[tuple[int, int
 
 
 def _annotate(worker: Worker, opts: Options, fh: IO[bytes], span: tuple[int, int],
-              between: Callable[[], None]) -> tuple[list[bytes], int, Stats, list[Issue]]:
+              between: Callable[[], None]) -> tuple[list[Output], int, Stats, list[Issue]]:
     """One range: its output (in blocks), how many lines it holds, its statistics and the reader's issues (line
     numbers counted from the range's first line)."""
     reader = _RangeReader(fh, *span)
     issues: list[Issue] = []
     total = Stats()
-    chunks: list[bytes] = []
+    chunks: list[Output] = []
     for block in M.iter_jsonl_blocks(reader, issues=issues):
         data, st = worker.jsonl_block(block.first_line, block.data)
         if data:
@@ -195,7 +195,7 @@ def _annotate(worker: Worker, opts: Options, fh: IO[bytes], span: tuple[int, int
     return chunks, reader.newlines, total, issues
 
 
-def _pwrite(fd: int, chunks: list[bytes], offset: int) -> int:
+def _pwrite(fd: int, chunks: list[Output], offset: int) -> int:
     """Write ``chunks`` one after another at ``offset`` of the file; the bytes written."""
     views = [memoryview(c) for c in chunks]
     written = 0

@@ -164,3 +164,50 @@ def test_a_worker_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: 
             cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "2", "-o", str(out))
     assert not out.exists()
     assert sorted(os.listdir(tmp_path)) == ["m.jsonl"]
+
+
+def test_ranges_with_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Joined with a store, each worker process opens the store itself; the answers are one worker's."""
+    from tests.test_dataset_annotate import account_store
+
+    m = _manifest(tmp_path, 900)
+    owners = sorted({json.loads(x)["owner"].removeprefix("flickr:") for x in m.read_bytes().splitlines()[:400]
+                     if x.startswith(b'{"@context":"https') and b'"owner"' in x})
+    store = account_store(tmp_path, owners[: len(owners) // 2])
+    monkeypatch.setattr(ranges, "RANGE_BYTES", 70_000)
+    got = [_run(m, tmp_path / f"s{w}.jsonl", "--workers", w, "--declarations", str(store)) for w in ("1", "2")]
+    assert got[0][0] == got[1][0]
+    assert got[0][2] == got[1][2]
+    _same_summary(got[0][1], got[1][1])
+    assert got[1][1]["fastPath"]["storeJoined"] == got[0][1]["fastPath"]["storeJoined"] > 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from(range(6)), min_size=1, max_size=60), st.integers(200, 3000), st.booleans())
+def test_ranges_equal_one_worker_on_any_mix(tmp_path_factory: Any, kinds: list[int], span: int,
+                                            filtering: bool) -> None:
+    """Any mix of valid, invalid, blank and non-JSON lines, cut anywhere: the output, counts and issues of
+    --workers 2 over ranges are those of --workers 1."""
+    from aiterms.bench.synth import lines as synth
+
+    pool = [x.rstrip(b"\n") for x in synth(8, 9)]
+    make = [lambda i: pool[i % len(pool)], lambda _i: b"", lambda _i: b"[1, 2", lambda _i: b"  ",
+            lambda _i: b'{"@context": "' + CTX.encode() + b'", "type": "ImageRecord", "tags": 3}',
+            lambda i: pool[i % len(pool)].replace(b'"issued":"', b'"issued":"x', 1)]
+    path = tmp_path_factory.mktemp("mix") / "m.jsonl"
+    path.write_bytes(b"\n".join(make[k](i) for i, k in enumerate(kinds)) + b"\n")
+    outs = []
+    default = ranges.RANGE_BYTES
+    for w in ("1", "2"):
+        ranges.RANGE_BYTES = span if w == "2" else default
+        try:
+            out = path.with_name(f"o{w}.jsonl")
+            summary = path.with_name(f"o{w}.json")
+            code, _o, err = cli("filter" if filtering else "annotate", str(path), "--use", "cv-training", "--at", AT,
+                                "-o", str(out), "-q", "--summary", str(summary), "--workers", w)
+        finally:
+            ranges.RANGE_BYTES = default
+        assert "Traceback" not in err
+        outs.append((code, out.read_bytes(), json.loads(summary.read_text("utf-8"))))
+    assert outs[0][:2] == outs[1][:2]
+    _same_summary(outs[0][2], outs[1][2])

@@ -325,6 +325,28 @@ def test_jsonl_blocks_hold_every_line_once(lines: list[bytes], last_newline: boo
         line += b.lines
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 120), max_size=25), st.booleans(), st.integers(1, 200))
+def test_jsonl_blocks_drop_exactly_the_lines_over_the_limit(lengths: list[int], last_newline: bool,
+                                                             block_bytes: int) -> None:
+    """req-limits: a line longer than the line limit is dropped and reported at its line, whatever the size of the
+    reads (a carried line ending in the next read is measured whole), and every other line is kept."""
+    from unittest import mock
+
+    from aiterms.dataset import manifest as M
+
+    lines = [bytes([97 + i % 26]) * n for i, n in enumerate(lengths)]
+    data = b"\n".join(lines) + (b"\n" if last_newline and lines else b"")
+    issues: list[Any] = []
+    with mock.patch.object(M, "MAX_LINE_BYTES", 50):
+        blocks = list(M.iter_jsonl_blocks(io.BytesIO(data), block_bytes=block_bytes, issues=issues))
+    kept = b"".join(b.data for b in blocks).split(b"\n")[:-1]
+    if lines and not last_newline and not lines[-1]:
+        lines = lines[:-1]  # no final newline and an empty last line: there is no last line
+    assert kept == [x for x in lines if len(x) <= 50]
+    assert [i.line for i in issues] == [n + 1 for n, x in enumerate(lines) if len(x) > 50]
+
+
 def test_output_is_synced_as_it_grows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The writer syncs the temp output every SYNC_BYTES (so the final fsync has little left); the file is whole."""
     from aiterms.dataset import annotate as A

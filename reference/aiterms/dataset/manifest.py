@@ -128,11 +128,19 @@ class Block:
 
 def iter_jsonl_blocks(stream: Readable, *, block_bytes: int = BLOCK_BYTES, hasher: Any = None,
                       issues: list[Issue] | None = None) -> Iterator[Block]:
-    """Blocks of whole lines (each ending with a newline). A line longer than the line limit is dropped and
-    reported (``limit-line-length``) and the lines after it are read as usual."""
+    """Blocks of whole lines (each ending with a newline), read ``block_bytes`` at a time (at most the line limit).
+    A line longer than the line limit is dropped and reported (``limit-line-length``), whatever the size of the
+    reads, and the lines after it are read as usual."""
+    block_bytes = min(block_bytes, MAX_LINE_BYTES)  # so only a line carried over from earlier reads can be too long
     carry = b""
     line = 1
     skipping = False
+
+    def too_long() -> None:
+        if issues is not None:
+            issues.append(dataset_issue(MANIFEST_ROW_INVALID, f"line longer than {MAX_LINE_BYTES} bytes "
+                                        "(limit-line-length); skipped", line=line))
+
     while True:
         chunk = stream.read(block_bytes)
         if hasher is not None and chunk:
@@ -150,16 +158,23 @@ def iter_jsonl_blocks(stream: Readable, *, block_bytes: int = BLOCK_BYTES, hashe
             line += 1
             skipping = False
         cut = chunk.rfind(b"\n")
+        if cut >= 0 and carry and len(carry) + chunk.find(b"\n") > MAX_LINE_BYTES:
+            # the carried line ends in this chunk, over the limit all the same
+            too_long()
+            first = chunk.find(b"\n")
+            chunk = chunk[first + 1:]
+            cut -= first + 1
+            line += 1
+            carry = b""
         if cut < 0:
             carry += chunk
             if len(carry) > MAX_LINE_BYTES:
-                if issues is not None:
-                    issues.append(dataset_issue(MANIFEST_ROW_INVALID, f"line longer than {MAX_LINE_BYTES} bytes "
-                                                "(limit-line-length); skipped", line=line))
+                too_long()
                 carry = b""
                 skipping = True
             continue
-        # one copy per block: the carried start of a line, then the chunk up to its last newline
+        # one copy per block: the carried start of a line, then the chunk up to its last newline (none when the
+        # read ends at a newline with nothing carried)
         whole = not carry and cut == len(chunk) - 1
         body = chunk if whole else b"".join((carry, memoryview(chunk)[: cut + 1]))
         carry = chunk[cut + 1:]

@@ -19,6 +19,7 @@ import contextlib
 import itertools
 import multiprocessing
 import os
+import pickle
 import sys
 import threading
 from collections import deque
@@ -201,6 +202,8 @@ def _pwrite(fd: int, chunks: list[Output], offset: int) -> int:
     written = 0
     while views:
         n = os.pwritev(fd, views[:_IOV_MAX], offset + written)
+        if n <= 0:  # a regular file takes some bytes or raises (a full disk): never spin
+            raise OSError(f"could not write the output at offset {offset + written}")
         written += n
         while views and n >= len(views[0]):
             n -= len(views[0])
@@ -211,8 +214,6 @@ def _pwrite(fd: int, chunks: list[Output], offset: int) -> int:
 
 
 def _picklable(exc: BaseException) -> BaseException:
-    import pickle
-
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:  # anything that does not survive pickling is sent as its text

@@ -211,3 +211,22 @@ def test_ranges_equal_one_worker_on_any_mix(tmp_path_factory: Any, kinds: list[i
         outs.append((code, out.read_bytes(), json.loads(summary.read_text("utf-8"))))
     assert outs[0][:2] == outs[1][:2]
     _same_summary(outs[0][2], outs[1][2])
+
+
+@pytest.mark.parametrize("suffix", ["gz", "bz2", "xz"])
+def test_compressed_inputs_are_read_whole_not_in_ranges(tmp_path: Path, suffix: str) -> None:
+    """A compressed manifest is decompressed as it is read (threads, not ranges, with --workers 2): the same output
+    and issues as the file itself."""
+    import bz2
+    import gzip
+    import lzma
+
+    m = _manifest(tmp_path, 400)
+    packed = tmp_path / f"m.jsonl.{suffix}"
+    packed.write_bytes({"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[suffix](m.read_bytes()))
+    code, plain, out = _run(m, tmp_path / "plain.jsonl", "--workers", "1")
+    for w in ("1", "2"):
+        got = _run(packed, tmp_path / f"p{w}.jsonl", "--workers", w)
+        assert (got[0], got[2]) == (code, out)
+        assert got[1]["issues"] == plain["issues"]
+        assert got[1]["inputs"][0]["sha256"] == plain["inputs"][0]["sha256"]  # of the records, decompressed

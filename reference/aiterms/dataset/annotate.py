@@ -351,7 +351,8 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
     stream: IO[bytes] | None = None
     try:
         answers: Iterator[tuple[Output | ranges.Placed, Stats]]
-        spans = ranges.cut(path) if cfg.workers > 1 and ranges.splittable(path) else []
+        # only a file whose bytes are the input can be cut into ranges that processes read on their own
+        spans = ranges.cut(path) if cfg.workers > 1 and M.read_as_stored(path) else []
         if len(spans) > 1:
             # a file on disk: processes over ranges of it (spec/dataset.md#annotate-ranges), started before this
             # process starts a thread; they write into the output file of the run themselves, after what is in it

@@ -47,6 +47,25 @@ class ManifestError(Exception):
         self.issue = issue
 
 
+#: Compressed inputs, by suffix, and what opens them (they are decompressed as they are read)
+DECOMPRESSORS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def without_compression(name: str) -> str:
+    """A file name without its compression suffix, if it has one (lower case)."""
+    name = name.lower()
+    for suffix in DECOMPRESSORS:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def read_as_stored(path: str) -> bool:
+    """Whether the input is a regular file whose bytes are the input (not standard input, not compressed): its
+    size is the input's, and it can be read from any offset."""
+    return path != "-" and without_compression(path) == path.lower() and os.path.isfile(path)
+
+
 def detect_format(path: str, given: str | None = None, columns: ColumnMap | None = None) -> str:
     """req-manifest-format: ``--input-format``, else the preset's layout, else the file extension (a compression
     suffix is looked through); JSON Lines by default."""
@@ -54,10 +73,7 @@ def detect_format(path: str, given: str | None = None, columns: ColumnMap | None
         return given
     if columns is not None and columns.delimiter == "\t":
         return TSV
-    name = path.lower()
-    for suffix in (".gz", ".bz2", ".xz"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
+    name = without_compression(path)
     if name.endswith(".parquet") or name.endswith(".pq"):
         return PARQUET
     if name.endswith(".csv"):
@@ -73,12 +89,10 @@ def open_binary(path: str) -> IO[bytes]:
         return sys.stdin.buffer
     name = path.lower()
     try:
-        if name.endswith(".gz"):
-            return gzip.open(path, "rb")  # type: ignore[return-value]
-        if name.endswith(".bz2"):
-            return bz2.open(path, "rb")
-        if name.endswith(".xz"):
-            return lzma.open(path, "rb")
+        for suffix, opener in DECOMPRESSORS.items():
+            if name.endswith(suffix):
+                got: IO[bytes] = opener(path, "rb")
+                return got
         return open(path, "rb")
     except OSError as exc:
         raise ManifestError(dataset_issue(MANIFEST_UNREADABLE, f"{path}: cannot be read ({exc.strerror or exc})")) \
@@ -87,7 +101,7 @@ def open_binary(path: str) -> IO[bytes]:
 
 def input_size(path: str) -> int | None:
     """Bytes of an uncompressed input file (for the progress bar), None when unknown."""
-    if path == "-" or path.lower().endswith((".gz", ".bz2", ".xz")):
+    if not read_as_stored(path):
         return None
     try:
         return os.path.getsize(path)

@@ -38,17 +38,6 @@ _FIND_BYTES = 1 << 16
 _IOV_MAX = 1024
 
 
-def splittable(path: str) -> bool:
-    """Whether ``path`` is a regular file read as it is (not standard input, not compressed): only such a file can
-    be cut into ranges that processes read on their own."""
-    if path == "-" or path.lower().endswith((".gz", ".bz2", ".xz")):
-        return False
-    try:
-        return os.path.isfile(path)
-    except OSError:
-        return False
-
-
 def cut(path: str, span: int | None = None) -> list[tuple[int, int]]:
     """Byte ranges ``[start, end)`` of about ``span`` bytes (default RANGE_BYTES) covering the file, each ending
     just after a newline (the last at the end of the file), so that every line lies whole in one range."""

@@ -27,7 +27,7 @@ import orjson
 
 from aiterms.dataset import keys as K
 from aiterms.dataset._codes import STORE_ENTRY_INVALID, STORE_SOURCE_INVALID, dataset_issue
-from aiterms.dataset.manifest import MAX_LINE_BYTES, open_binary
+from aiterms.dataset.manifest import MAX_LINE_BYTES, open_binary, without_compression
 from aiterms.dataset.store import (
     DEFAULT_OPTOUT_USES,
     DOMAIN_OPTOUT,
@@ -47,10 +47,7 @@ _RECORD_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonld")
 
 def detect_kind(path: str) -> str | None:
     """``records`` for JSON and JSON Lines files; else the importer kind the registry detects; else None."""
-    name = path.lower()
-    for suffix in (".gz", ".bz2", ".xz"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
+    name = without_compression(path)
     if name.endswith(_RECORD_SUFFIXES):
         return RECORDS
     try:

@@ -230,3 +230,26 @@ def test_compressed_inputs_are_read_whole_not_in_ranges(tmp_path: Path, suffix: 
         assert (got[0], got[2]) == (code, out)
         assert got[1]["issues"] == plain["issues"]
         assert got[1]["inputs"][0]["sha256"] == plain["inputs"][0]["sha256"]  # of the records, decompressed
+
+
+def test_a_worker_process_that_cannot_write_fails_the_run_cleanly(tmp_path: Path) -> None:
+    """A write a worker process cannot make (here, over a file size limit, as on a full disk) ends the run with a
+    one-line error and exit code 2; no output file appears and nothing is left behind."""
+    import resource
+
+    m = _manifest(tmp_path, 1500)
+    out = tmp_path / "o.jsonl"
+    script = ("import sys; from aiterms.dataset import ranges; ranges.RANGE_BYTES = 100_000; "
+              "from aiterms.cli import run; sys.exit(run(sys.argv[1:]))")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, resource.RLIM_INFINITY))
+
+    proc = subprocess.run([sys.executable, "-c", script, "annotate", str(m), "--use", "cv-training", "--at", AT,
+                           "-q", "--workers", "2", "-o", str(out)], capture_output=True, check=False,
+                          preexec_fn=limit)  # the limit holds in the process before it starts
+    err = proc.stderr.decode()
+    assert proc.returncode == 2, err
+    assert "File too large" in err
+    assert "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == ["m.jsonl"]

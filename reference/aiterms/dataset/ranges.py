@@ -119,6 +119,9 @@ def _work(path: str, opts: Options, ranges: list[tuple[int, int]], conn: Connect
             worker.store.close()
         if fd is not None:
             os.close(fd)
+        with contextlib.suppress(Exception):  # what the parent sent, unread: closing over it would reset the pipe
+            while conn.poll():
+                conn.recv()
         conn.close()
 
 
@@ -339,11 +342,19 @@ class Split:
         except OSError:
             raise self._ended(conn) from None
 
-    def _ended(self, conn: Connection) -> ChildProcessError:
-        """The error for a worker process whose pipe closed before its last message (it died or was killed)."""
+    def _ended(self, conn: Connection) -> BaseException:
+        """The error for a worker process whose pipe closed before its last message: what it raised, when it said so
+        before it ended, else that it died (or was killed)."""
+        raised: BaseException | None = None
+        with contextlib.suppress(EOFError, OSError):
+            while raised is None and conn.poll():
+                msg = conn.recv()
+                raised = msg if isinstance(msg, BaseException) else None
         proc = self._procs.pop(conn)
         proc.join()
         conn.close()
+        if raised is not None:
+            return raised
         return ChildProcessError(f"annotate worker process {proc.name} ended without finishing its ranges (exit "
                                  f"code {proc.exitcode}); run again, or with --workers 1")
 

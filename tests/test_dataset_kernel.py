@@ -192,6 +192,22 @@ def test_synthetic_records_and_threads() -> None:
         assert [_counts(s) for _, s in threaded] == [_counts(s) for _, s in expected]
 
 
+def test_a_handed_over_output_stays_as_it_was() -> None:
+    """A large block's output is the kernel's own buffer, handed over (a memoryview, no copy): it must keep its
+    bytes while the kernel goes on to other blocks, and equal the Python path's output."""
+    from aiterms.bench.synth import lines as synth
+
+    data = [x.rstrip(b"\n") for x in synth(1200, 4)]
+    blocks = [b"".join(x + b"\n" for x in data[i:i + 400]) for i in range(0, len(data), 400)]
+    w = _worker(Q, kernel=True)
+    outs = [w.jsonl_block(1, b)[0] for b in blocks * 2]
+    assert any(isinstance(o, memoryview) for o in outs)  # large enough to be handed over
+    frozen = [bytes(o) for o in outs]
+    w.jsonl_block(1, b"".join(blocks))  # the kernel writes again
+    alone = _worker(Q, kernel=False)
+    assert [bytes(o) for o in outs] == frozen == [alone.jsonl_block(1, b)[0] for b in blocks] * 2
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # What the kernel reads, and what it leaves to the Python path
 

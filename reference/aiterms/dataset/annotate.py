@@ -352,7 +352,7 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
     try:
         answers: Iterator[tuple[Output | ranges.Placed, Stats]]
         # only a file whose bytes are the input can be cut into ranges that processes read on their own
-        spans = ranges.cut(path) if cfg.workers > 1 and M.read_as_stored(path) else []
+        spans = ranges.cut(path) if cfg.workers > 1 and ranges.AVAILABLE and M.read_as_stored(path) else []
         if len(spans) > 1:
             # a file on disk: processes over ranges of it (spec/dataset.md#annotate-ranges), started before this
             # process starts a thread; they write into the output file of the run themselves, after what is in it

@@ -33,6 +33,8 @@ from aiterms.dataset.decide import Options, Output, Stats, Worker
 from aiterms.report import Issue
 
 RANGE_BYTES = 8 << 20
+#: Whether processes can write their ranges at offsets (POSIX); elsewhere --workers N takes the other paths
+AVAILABLE = hasattr(os, "pwritev")
 WINDOW_PER_WORKER = 3
 _FIND_BYTES = 1 << 16
 _IOV_MAX = 1024

@@ -253,3 +253,13 @@ def test_a_worker_process_that_cannot_write_fails_the_run_cleanly(tmp_path: Path
     assert "File too large" in err
     assert "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["m.jsonl"]
+
+
+def test_a_file_that_cannot_be_cut_is_reported_as_unreadable(tmp_path: Path) -> None:
+    """Cutting a file into ranges opens it as the other paths do: what cannot be read is manifest-unreadable (a coded
+    one-line error), not an OS error."""
+    from aiterms.dataset.manifest import ManifestError
+
+    with pytest.raises(ManifestError) as raised:
+        ranges.cut(str(tmp_path))  # a directory: it cannot be read as a file
+    assert raised.value.issue.code == "manifest-unreadable"

@@ -44,9 +44,9 @@ def cut(path: str, span: int | None = None) -> list[tuple[int, int]]:
     """Byte ranges ``[start, end)`` of about ``span`` bytes (default RANGE_BYTES) covering the file, each ending
     just after a newline (the last at the end of the file), so that every line lies whole in one range."""
     span = RANGE_BYTES if span is None else span
-    size = os.path.getsize(path)
     bounds = [0]
-    with open(path, "rb") as fh:
+    with M.open_binary(path) as fh:  # a file that cannot be read is reported as such (manifest-unreadable)
+        size = os.fstat(fh.fileno()).st_size
         target = span
         while target < size:
             pos = target - 1

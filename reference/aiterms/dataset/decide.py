@@ -375,7 +375,8 @@ class Worker:
     # -- JSON Lines --------------------------------------------------------------------------------------------
 
     def jsonl_block(self, first_line: int, block: bytes) -> tuple[Output, Stats]:
-        """req-annotate: annotate (or filter) one block of whole JSON lines; returns the output bytes."""
+        """req-annotate: annotate (or filter) one block of whole JSON lines; returns the output (bytes, or a view of
+        the compiled kernel's buffer, handed over) and the block's statistics."""
         was = gc.isenabled()
         gc.disable()  # records hold no reference cycles; the collector would only rescan them
         try:

@@ -172,10 +172,10 @@ def iter_jsonl_blocks(stream: Readable, *, block_bytes: int = BLOCK_BYTES, hashe
             line += 1
             skipping = False
         cut = chunk.rfind(b"\n")
-        if cut >= 0 and carry and len(carry) + chunk.find(b"\n") > MAX_LINE_BYTES:
+        first = chunk.find(b"\n") if carry else -1
+        if first >= 0 and len(carry) + first > MAX_LINE_BYTES:
             # the carried line ends in this chunk, over the limit all the same
             too_long()
-            first = chunk.find(b"\n")
             chunk = chunk[first + 1:]
             cut -= first + 1
             line += 1

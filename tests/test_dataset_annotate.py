@@ -323,6 +323,7 @@ def test_jsonl_blocks_hold_every_line_once(lines: list[bytes], last_newline: boo
         assert b.first_line == line
         assert b.lines == b.data.count(b"\n")
         line += b.lines
+    assert sum(b.raw_bytes for b in blocks) == len(data)  # the progress bar counts every byte read once
 
 
 @settings(max_examples=300, deadline=None)

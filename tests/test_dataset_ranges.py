@@ -263,3 +263,24 @@ def test_a_file_that_cannot_be_cut_is_reported_as_unreadable(tmp_path: Path) -> 
     with pytest.raises(ManifestError) as raised:
         ranges.cut(str(tmp_path))  # a directory: it cannot be read as a file
     assert raised.value.issue.code == "manifest-unreadable"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_progress_counts_every_row_and_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """The progress bar is fed every row and every byte of the input once, over ranges as in one worker (so it ends
+    at its total)."""
+    from aiterms.dataset.progress import Progress
+
+    m = _manifest(tmp_path, 700)
+    monkeypatch.setattr(ranges, "RANGE_BYTES", 90_000)
+    fed: list[tuple[int, int]] = []
+    real = Progress.update
+
+    def update(self: Progress, rows: int, done: int = 0) -> None:
+        fed.append((rows, done))
+        real(self, rows, done)
+
+    monkeypatch.setattr(Progress, "update", update)
+    _code, summary, _out = _run(m, tmp_path / "o.jsonl", "--workers", workers)
+    assert sum(r for r, _ in fed) == summary["rows"]  # (no line over the limit here: it is counted after the run)
+    assert sum(d for _, d in fed) == m.stat().st_size

@@ -149,6 +149,7 @@ def iter_jsonl_blocks(stream: Readable, *, block_bytes: int = BLOCK_BYTES, hashe
     carry = b""
     line = 1
     skipping = False
+    unreported = 0  # bytes read since the last block (the progress bar counts every byte once)
 
     def too_long() -> None:
         if issues is not None:
@@ -159,10 +160,11 @@ def iter_jsonl_blocks(stream: Readable, *, block_bytes: int = BLOCK_BYTES, hashe
         chunk = stream.read(block_bytes)
         if hasher is not None and chunk:
             hasher.update(chunk)
+        unreported += len(chunk)
         if not chunk:
             if carry and not skipping:
                 data = carry + b"\n"
-                yield Block(line, data, 1, len(carry))
+                yield Block(line, data, 1, unreported)
             return
         if skipping:
             cut = chunk.find(b"\n")
@@ -193,7 +195,8 @@ def iter_jsonl_blocks(stream: Readable, *, block_bytes: int = BLOCK_BYTES, hashe
         body = chunk if whole else b"".join((carry, memoryview(chunk)[: cut + 1]))
         carry = chunk[cut + 1:]
         n = count_lines(body)
-        yield Block(line, body, n, len(chunk))
+        yield Block(line, body, n, unreported)
+        unreported = 0
         line += n
 
 

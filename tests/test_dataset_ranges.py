@@ -284,3 +284,34 @@ def test_progress_counts_every_row_and_byte(tmp_path: Path, monkeypatch: pytest.
     _code, summary, _out = _run(m, tmp_path / "o.jsonl", "--workers", workers)
     assert sum(r for r, _ in fed) == summary["rows"]  # (no line over the limit here: it is counted after the run)
     assert sum(d for _, d in fed) == m.stat().st_size
+
+
+@pytest.mark.parametrize("mode", ["wb", "ab"])
+def test_ranges_to_standard_output_sent_to_a_file(tmp_path: Path, mode: str) -> None:
+    """Standard output sent to a file: the processes write into it themselves (at offsets after what it holds);
+    opened for appending, they send their output to the parent instead. Either way the file ends as one worker
+    leaves it."""
+    m = _manifest(tmp_path, 800)
+    code, expected, _e = cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "1")
+    script = ("import sys; from aiterms.dataset import ranges; ranges.RANGE_BYTES = 60000; "
+              "from aiterms.cli import run; sys.stdout.buffer.write(b'before\\n'); sys.exit(run(sys.argv[1:]))")
+    out = tmp_path / "out.jsonl"
+    out.write_bytes(b"kept\n")
+    with out.open(mode) as fh:
+        proc = subprocess.run([sys.executable, "-c", script, "annotate", str(m), "--use", "cv-training", "--at", AT,
+                               "-q", "--workers", "2"], stdout=fh, stderr=subprocess.PIPE, check=False)
+    assert proc.returncode == code, proc.stderr
+    assert out.read_bytes() == (b"kept\n" if mode == "ab" else b"") + b"before\n" + expected.encode("utf-8")
+
+
+def test_which_outputs_processes_write_into_themselves(tmp_path: Path) -> None:
+    import io
+
+    with (tmp_path / "a").open("wb") as plain, (tmp_path / "b").open("ab") as appending:
+        assert ranges._placeable(plain) == plain.fileno()
+        assert ranges._placeable(appending) is None
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as reading, os.fdopen(w, "wb") as piped:
+        assert ranges._placeable(piped) is None
+        assert reading.readable()
+    assert ranges._placeable(io.BytesIO()) is None

@@ -355,10 +355,8 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
         spans = ranges.cut(path) if cfg.workers > 1 and ranges.AVAILABLE and M.read_as_stored(path) else []
         if len(spans) > 1:
             # a file on disk: processes over ranges of it (spec/dataset.md#annotate-ranges), started before this
-            # process starts a thread; they write into the output file of the run themselves, after what is in it
-            out.flush()
-            split = ranges.Split(path, spans, cfg.workers, opts, _context_for(M.JSONL), target=target,
-                                 base=out.tell() if target is not None else 0, out=out)
+            # process starts a thread; they write into the output themselves where they can, after what is in it
+            split = ranges.Split(path, spans, cfg.workers, opts, _context_for(M.JSONL), target=target, out=out)
             answers = split.answers(hasher=hasher, issues=reader_issues, sizes=sizes)
         else:
             stream = M.open_binary(path)
@@ -385,7 +383,7 @@ def _run_jsonl(path: str, cfg: Run, opts: Options, out: IO[bytes], *, hasher: An
             done = True
         finally:
             writer.close(check=done)
-        if split is not None and target is not None:
+        if split is not None and split.placing:
             out.seek(split.end)  # after what the worker processes wrote
     finally:
         if split is not None:

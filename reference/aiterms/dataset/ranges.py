@@ -5,9 +5,9 @@ A file on disk is cut, at newlines, into ranges of about RANGE_BYTES (:func:`cut
 processes; the parent hands each the next range when it is free, and each annotates its ranges with a worker of its
 own (kernel, decision cache, store connection), keeping a range's output until the parent tells it where that output
 goes: once the sizes of all earlier ranges are known, the parent sends the range's offset in the output file and the
-process writes it there itself (``os.pwritev``), so the output is written once, by the processes that made it. When
-the output is not a file of this run (standard output), a process sends the range's output to the parent, which
-writes it in order. The parent also hashes the input and merges the statistics in input order, making line numbers,
+process writes it there itself (``os.pwritev``), so the output is written once, by the processes that made it; so
+too for standard output sent to a file. To a pipe (or a file opened for appending), a process sends the range's
+output to the parent, which writes it in order. The parent also hashes the input and merges the statistics in input order, making line numbers,
 which each process counts from its range's first line, absolute. Each process learns what it meets on its own, in
 parallel, so no process waits for another's Python side. At most WINDOW_PER_WORKER ranges per worker are out at once
 (handed out and not yet written), so memory stays bounded whatever the input size.
@@ -16,10 +16,12 @@ parallel, so no process waits for another's Python side. At most WINDOW_PER_WORK
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import multiprocessing
 import os
 import pickle
+import stat
 import sys
 import threading
 from collections import deque
@@ -102,15 +104,17 @@ class Placed:
 # A worker process
 
 
-def _work(path: str, opts: Options, ranges: list[tuple[int, int]], conn: Connection, target: str | None) -> None:
+def _work(path: str, opts: Options, ranges: list[tuple[int, int]], conn: Connection,
+          target: str | int | None) -> None:
     """A worker process: annotate the ranges the parent hands it (``("range", k)``), and write each range's output
-    at the offset the parent sends (``("at", k, offset)``) into ``target`` (the output file of the run), or, without
-    a target, send it to the parent; end after ``("stop",)`` once everything is written."""
+    at the offset the parent sends (``("at", k, offset)``) into ``target`` (the output file of the run, by path, or
+    the parent's own descriptor of it, inherited), or, without a target, send it to the parent; end after
+    ``("stop",)`` once everything is written."""
     worker = None
     fd = None
     try:
         worker = Worker(opts)
-        fd = os.open(target, os.O_WRONLY) if target is not None else None
+        fd = os.open(target, os.O_WRONLY) if isinstance(target, str) else target
         _serve(worker, opts, path, ranges, conn=conn, fd=fd)
         conn.send(None)
     except BaseException as exc:  # the parent re-raises it; a worker process must not end silently
@@ -119,7 +123,7 @@ def _work(path: str, opts: Options, ranges: list[tuple[int, int]], conn: Connect
     finally:
         if worker is not None and worker.store is not None:
             worker.store.close()
-        if fd is not None:
+        if fd is not None and isinstance(target, str):
             os.close(fd)
         with contextlib.suppress(Exception):  # what the parent sent, unread: closing over it would reset the pipe
             while conn.poll():
@@ -234,15 +238,18 @@ class Split:
     output (bytes to write, or Placed) and statistics in input order, with line numbers made absolute; :meth:`close`
     stops whatever is left.
 
-    ``target`` is the path of the output file the processes write into (None: they send their output here), and
-    ``base`` where in it this input's output starts."""
+    The processes write into the output themselves when it is the output file of the run (``target``, its path)
+    or a regular file they inherit (standard output sent to a file, when they are forked); else they send their
+    output here, for ``out``."""
 
     def __init__(self, path: str, spans: list[tuple[int, int]], workers: int, opts: Options, context: str, *,
-                 target: str | None, base: int, out: IO[bytes]) -> None:
+                 target: str | None, out: IO[bytes]) -> None:
         self.path = path
         self.ranges = spans
-        self.end = base  # where this input's output ends, once all is written
-        self._placing = target is not None
+        where: str | int | None = target if target is not None else _placeable(out) if context == "fork" else None
+        self.placing = where is not None
+        out.flush()
+        self.end = out.tell() if self.placing else 0  # where this input's output ends, once all is written
         self._limit = min(workers, len(spans)) * WINDOW_PER_WORKER
         self._handed = 0  # ranges handed out
         self._written = 0  # ranges written (by a process, or handed to the writer here)
@@ -258,7 +265,7 @@ class Split:
         try:
             for i in range(min(workers, len(spans))):
                 mine, theirs = ctx.Pipe()
-                proc = ctx.Process(target=_work, args=(path, opts, spans, theirs, target), name=f"aiterms-range-{i}",
+                proc = ctx.Process(target=_work, args=(path, opts, spans, theirs, where), name=f"aiterms-range-{i}",
                                    daemon=True)
                 proc.start()
                 theirs.close()
@@ -300,7 +307,7 @@ class Split:
             while following not in self._done:
                 self._receive()
             got = self._done.pop(following)
-            if self._placing:
+            if self.placing:
                 self._send(self._owner.pop(following), ("at", following, self.end))
             shift = first_line - 1
             got.stats.issues = _shifted(got.stats.issues, shift)
@@ -369,6 +376,22 @@ class Split:
             proc.join()
             conn.close()
         self._procs.clear()
+
+
+def _placeable(out: IO[bytes]) -> int | None:
+    """The descriptor of ``out`` when processes may write into it at offsets: a regular file not opened for
+    appending (where every write goes to the end)."""
+    try:
+        fd = out.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or not out.seekable():
+            return None
+        import fcntl  # POSIX, as are processes writing at offsets (AVAILABLE)
+
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND:
+            return None
+    except (AttributeError, ImportError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return fd
 
 
 def _shifted(issues: list[Issue], shift: int) -> list[Issue]:

@@ -7,10 +7,11 @@ own (kernel, decision cache, store connection), keeping a range's output until t
 goes: once the sizes of all earlier ranges are known, the parent sends the range's offset in the output file and the
 process writes it there itself (``os.pwritev``), so the output is written once, by the processes that made it; so
 too for standard output sent to a file. To a pipe (or a file opened for appending), a process sends the range's
-output to the parent, which writes it in order. The parent also hashes the input and merges the statistics in input order, making line numbers,
-which each process counts from its range's first line, absolute. Each process learns what it meets on its own, in
-parallel, so no process waits for another's Python side. At most WINDOW_PER_WORKER ranges per worker are out at once
-(handed out and not yet written), so memory stays bounded whatever the input size.
+output to the parent, which writes it in order. The parent also hashes the input and merges the statistics in input
+order, making line numbers, which each process counts from its range's first line, absolute. Each process learns
+what it meets on its own, in parallel, so no process waits for another's Python side. At most WINDOW_PER_WORKER
+ranges per worker are out at once (handed out and not yet written), so memory stays bounded whatever the input
+size.
 """
 
 from __future__ import annotations
@@ -167,8 +168,9 @@ def _serve(worker: Worker, opts: Options, path: str, ranges: list[tuple[int, int
             k = todo.popleft()
             chunks, lines, st, issues = _annotate(worker, opts, fh, ranges[k], between)
             size = sum(len(c) for c in chunks)
-            if fd is None:
-                conn.send(("done", k, size, lines, st, issues, b"".join(chunks)))
+            if fd is None:  # the output follows as raw bytes (not pickled: one copy less on each side)
+                conn.send(("done", k, size, lines, st, issues, True))
+                conn.send_bytes(b"".join(chunks))
             else:
                 held[k] = chunks
                 conn.send(("done", k, size, lines, st, issues, None))
@@ -340,10 +342,17 @@ class Split:
             elif isinstance(msg, BaseException):
                 raise msg
             elif msg[0] == "done":
-                self._done[msg[1]] = _Done(*msg[2:])
+                size, lines, st, issues, sent = msg[2:]
+                self._done[msg[1]] = _Done(size, lines, st, issues, self._take_bytes(conn) if sent else None)
                 self._hand(conn)
             else:  # placed
                 self._wrote()
+
+    def _take_bytes(self, conn: Connection) -> bytes:
+        try:
+            return conn.recv_bytes()
+        except (EOFError, OSError):
+            raise self._ended(conn) from None
 
     def _send(self, conn: Connection, msg: tuple[Any, ...]) -> None:
         try:

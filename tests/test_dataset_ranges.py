@@ -142,10 +142,12 @@ def _fail_in_worker(how: str) -> Any:
     return block
 
 
+@pytest.mark.parametrize("to_file", [True, False])
 @pytest.mark.parametrize("how", ["exit", "raise"])
-def test_a_worker_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   how: str) -> None:
-    """A worker process that dies or raises stops the run with an error; no output appears, no part is left."""
+def test_a_worker_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str,
+                                                   to_file: bool) -> None:
+    """A worker process that dies or raises stops the run with an error, whether it writes the output itself (a
+    file) or sends it to the parent (standard output); no output file appears, nothing is left behind."""
     from aiterms.dataset.decide import Worker
 
     m = _manifest(tmp_path, 600)
@@ -154,14 +156,15 @@ def test_a_worker_process_that_fails_fails_the_run(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(ranges, "RANGE_BYTES", 40_000)
     monkeypatch.setattr(Worker, "jsonl_block", _fail_in_worker(how))
     out = tmp_path / "o.jsonl"
+    args = ["annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "2",
+            *(["-o", str(out)] if to_file else [])]
     if how == "exit":
-        code, _o, err = cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "2",
-                            "-o", str(out))
+        code, _o, err = cli(*args)
         assert code == 2
         assert "ended without finishing its ranges (exit code 3)" in err
     else:
         with pytest.raises(ValueError, match="planted failure"):
-            cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "2", "-o", str(out))
+            cli(*args)
     assert not out.exists()
     assert sorted(os.listdir(tmp_path)) == ["m.jsonl"]
 

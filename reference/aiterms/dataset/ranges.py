@@ -364,10 +364,16 @@ class Split:
         """The error for a worker process whose pipe closed before its last message: what it raised, when it said so
         before it ended, else that it died (or was killed)."""
         raised: BaseException | None = None
-        with contextlib.suppress(EOFError, OSError):
-            while raised is None and conn.poll():
+        while raised is None:
+            try:
+                if not conn.poll():
+                    break
                 msg = conn.recv()
-                raised = msg if isinstance(msg, BaseException) else None
+            except (EOFError, OSError):
+                break
+            except Exception:  # a range's raw output bytes (send_bytes), not a message: skip it
+                continue
+            raised = msg if isinstance(msg, BaseException) else None
         proc = self._procs.pop(conn)
         proc.join()
         conn.close()

@@ -51,7 +51,7 @@ def _manifest(tmp_path: Path, n: int = 2000) -> Path:
         if i % 700 == 11:
             out.append(json.dumps({"@context": CTX, "type": "ImageRecord", "tags": 5}).encode() + b"\n")
         if i == 999:
-            out.append(b'{"' + b"x" * (1 << 20) + b'": 1}\n')  # over the line limit: skipped and reported
+            out.append(b'{"' + b"x" * (1 << 20) + b'": 1}\n')  # a long line (not a record) across reads and ranges
     path = tmp_path / "m.jsonl"
     last = b'{"@context": "' + CTX.encode() + b'", "type": "ImageRecord", "tags": 7}'  # invalid, and no newline
     path.write_bytes(b"".join(out) + last)
@@ -112,8 +112,8 @@ def test_filter_and_several_inputs_over_ranges(tmp_path: Path, monkeypatch: pyte
 
 
 def test_ranges_to_standard_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """To standard output: a pipe (parts copied by the operating system) and a stream without a file descriptor
-    (copied through a buffer) give the same bytes as one worker."""
+    """To standard output: a pipe and a stream without a file descriptor (the processes send their output to the
+    parent, which writes it) give the same bytes as one worker."""
     m = _manifest(tmp_path, 800)
     code, expected, _e = cli("annotate", str(m), "--use", "cv-training", "--at", AT, "-q", "--workers", "1")
     monkeypatch.setattr(ranges, "RANGE_BYTES", 60_000)

@@ -1727,8 +1727,8 @@ static PyObject *Kernel_append_output(Kernel *self, PyObject *arg) {
 }
 
 /* The output of a block handed to Python without a copy: the kernel's buffer itself, freed with this object (a
- * block's output is about a megabyte; copying it into a bytes object cost as much as a third of the kernel's time on
- * known keys). Read through a memoryview. */
+ * block's output is about a megabyte; copying it into a bytes object took 0.3 s per million lines, a tenth of the
+ * kernel's time inside annotate). Read through a memoryview. */
 typedef struct {
     PyObject_HEAD
     char *data;

@@ -368,3 +368,11 @@ def test_output_is_synced_as_it_grows(tmp_path: Path, monkeypatch: pytest.Monkey
     out.commit()
     assert synced == [14, 28]  # the data written so far is in the file when it is synced
     assert (tmp_path / "out.jsonl").read_bytes() == b"".join(b"x" * 6 + str(i).encode() for i in range(5))
+
+
+def test_an_output_that_cannot_be_written_is_named(tmp_path: Path, manifest: Path) -> None:
+    out = tmp_path / "missing-dir" / "o.jsonl"
+    code, _o, err = cli("annotate", str(manifest), "--use", "ai-training", "--at", AT, "-o", str(out), "-q")
+    assert code == 2
+    assert f"{out}: cannot be written (No such file or directory)" in err
+    assert ".tmp" not in err

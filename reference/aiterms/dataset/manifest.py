@@ -437,7 +437,10 @@ class AtomicOutput:
         else:
             target = Path(path)
             directory = target.parent if str(target.parent) else Path(".")
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+            try:
+                fd, self._tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+            except OSError as exc:  # name the output asked for, not the temporary file beside it
+                raise OSError(exc.errno, f"{path}: cannot be written ({exc.strerror})") from exc
             self.stream = os.fdopen(fd, "wb", buffering=1 << 20)
 
     @property

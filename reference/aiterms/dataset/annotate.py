@@ -448,9 +448,7 @@ def _run_parquet(path: str, cfg: Run, opts: Options, out: M.AtomicOutput, *, has
     import pyarrow.parquet as pq
 
     schema, batches, index, total_rows = M.parquet_batches(path, opts.columns)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            hasher.update(chunk)
+    M.hash_file(path, hasher)
     if progress.total is None:
         progress.total = total_rows
     annotate = opts.keep is None or opts.annotate_filtered

@@ -99,6 +99,15 @@ def open_binary(path: str) -> IO[bytes]:
             from exc
 
 
+def hash_file(path: str, hasher: Any) -> None:
+    """Feed a whole file to ``hasher`` (a hashlib object), a megabyte at a time through one buffer."""
+    buf = bytearray(1 << 20)
+    view = memoryview(buf)
+    with open(path, "rb") as fh:
+        while n := fh.readinto(buf):
+            hasher.update(view[:n])
+
+
 def input_size(path: str) -> int | None:
     """Bytes of an uncompressed input file (for the progress bar), None when unknown."""
     if not read_as_stored(path):

@@ -248,24 +248,24 @@ class Split:
                  target: str | None, out: IO[bytes]) -> None:
         self.path = path
         self.ranges = spans
+        # what the parent buffers would be written again by each forked process when it flushes on exit
+        for stream in (out, sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
         where: str | int | None = target if target is not None else _placeable(out) if context == "fork" else None
         self.placing = where is not None
-        out.flush()
         self.end = out.tell() if self.placing else 0  # where this input's output ends, once all is written
-        self._limit = min(workers, len(spans)) * WINDOW_PER_WORKER
+        n = min(workers, len(spans))
+        self._limit = n * WINDOW_PER_WORKER
         self._handed = 0  # ranges handed out
         self._written = 0  # ranges written (by a process, or handed to the writer here)
         self._owner: dict[int, Connection] = {}
         self._idle: list[Connection] = []
         self._done: dict[int, _Done] = {}
         ctx: Any = multiprocessing.get_context(context)  # its Process and Pipe
-        # what the parent buffers would be written again by each forked process when it flushes on exit
-        for stream in (out, sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
         self._procs: dict[Connection, Any] = {}
         try:
-            for i in range(min(workers, len(spans))):
+            for i in range(n):
                 mine, theirs = ctx.Pipe()
                 proc = ctx.Process(target=_work, args=(path, opts, spans, theirs, where), name=f"aiterms-range-{i}",
                                    daemon=True)
@@ -425,13 +425,8 @@ class _Hashing:
 
     def _run(self, path: str, hasher: Any) -> None:
         try:
-            if hasher is None:
-                return
-            buf = bytearray(1 << 20)
-            view = memoryview(buf)
-            with open(path, "rb") as fh:
-                while n := fh.readinto(buf):
-                    hasher.update(view[:n])
+            if hasher is not None:
+                M.hash_file(path, hasher)
         except BaseException as exc:  # re-raised by join
             self._error = exc
 

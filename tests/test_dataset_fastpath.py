@@ -282,6 +282,47 @@ def test_signature_drops_ids_and_keeps_policy() -> None:
     assert signer.sign_line(orjson.dumps(fourth)) != s1
 
 
+def test_rules_that_do_not_match_leave_the_signature_after_supersession() -> None:
+    """req-policy-signature: a rule that does not match the query never decides (spec/resolution.md#alg-match), so
+    the signature leaves it out -- but only after supersession, where a newer declaration's rule replaces its
+    party's older ones whether it matches or not (#alg-supersede)."""
+    q = _query("cv-training", "research", "research-organization", "US")
+    signer = Signer(q)
+
+    def rec(*decls: dict[str, Any]) -> dict[str, Any]:
+        return {"@context": CTX, "type": "ImageRecord", "owner": "flickr:1@N00", "license": LICENSES[1],
+                "declarations": [{"declaredBy": {"id": "flickr:1@N00", "role": "rights-holder"}, **d}
+                                 for d in decls]}
+
+    permit = {"effect": "permit", "use": "cv-training"}
+    commercial = {"effect": "prohibit", "use": "ai-use", "purpose": ["commercial"]}  # not a research query's
+    narrower = {"effect": "prohibit", "use": "cv-training", "actor": ["company"]}  # more specific, not matching
+    records = {
+        "permit": rec({"issued": "2020-01-01", "rules": [permit]}),
+        "permit and others": rec({"issued": "2020-01-01", "rules": [permit, commercial, narrower]}),
+        "superseded": rec({"issued": "2020-01-01", "rules": [permit]}, {"issued": "2022-01-01", "rules": [commercial]}),
+        "not matching": rec({"issued": "2022-01-01", "rules": [commercial]}),
+        "nothing": rec(),
+    }
+    sigs = {name: signer.sign_line(orjson.dumps(r)) for name, r in records.items()}
+    assert None not in sigs.values()
+    assert sigs["permit"] == sigs["permit and others"]
+    assert sigs["superseded"] == sigs["not matching"] == sigs["nothing"]
+    assert sigs["permit"] != sigs["superseded"]
+    # equal signatures, equal answers from the reference resolver (the signal too), and the worker's answers
+    # (kernel and cache) are the reference's
+    answers = {}
+    for name, r in records.items():
+        d = _RESOLVER.resolve(r, q)
+        answers[name] = (d.outcome, d.obligations, *reason_code(d, r))
+    assert answers["permit"] == answers["permit and others"]
+    assert answers["permit"][:2] == ("constrained", ("attribution",))  # CC BY 2.0
+    assert answers["superseded"] == answers["not matching"] == answers["nothing"]
+    assert answers["superseded"][0] == "unspecified"
+    order = list(records.values())
+    assert _through_worker([*order, *order[::-1]], q) == [answers[n][:3] for n in [*records, *list(records)[::-1]]]
+
+
 def test_unsignable_records_take_the_full_path() -> None:
     signer = Signer(_query("ai-training"))
     for text in (b"not json", b"[1, 2]", b'{"type": "ImageRecord"}',

@@ -132,12 +132,12 @@ def _fail_in_worker(how: str) -> Any:
 
     real = Worker.jsonl_block
 
-    def block(self: Worker, first_line: int, data: bytes) -> Any:
+    def block(self: Worker, first_line: int, data: bytes, **kw: Any) -> Any:
         if b"failhere" in data:
             if how == "exit":
                 os._exit(3)
             raise ValueError("planted failure")
-        return real(self, first_line, data)
+        return real(self, first_line, data, **kw)
 
     return block
 

@@ -333,7 +333,7 @@ static int string_ex(Ctx *c, const unsigned char **s, size_t *n, int *plain, int
                 int mask = _mm_movemask_epi8(special);
                 if (mask) {
                     p += __builtin_ctz((unsigned)mask);
-                    break;
+                    goto special; /* the eight-byte loop below would only find the same byte again */
                 }
                 p += 16;
             }
@@ -354,6 +354,9 @@ static int string_ex(Ctx *c, const unsigned char **s, size_t *n, int *plain, int
             }
             p += 8;
         }
+#ifdef __SSE2__
+    special:
+#endif
         if (p >= end) break;
         unsigned char ch = *p;
         if (ch == '"') break;

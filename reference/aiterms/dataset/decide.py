@@ -374,14 +374,16 @@ class Worker:
 
     # -- JSON Lines --------------------------------------------------------------------------------------------
 
-    def jsonl_block(self, first_line: int, block: bytes) -> tuple[Output, Stats]:
+    def jsonl_block(self, first_line: int, block: bytes, *, counts: bool = True) -> tuple[Output, Stats]:
         """req-annotate: annotate (or filter) one block of whole JSON lines; returns the output (bytes, or a view of
-        the compiled kernel's buffer, handed over) and the block's statistics."""
+        the compiled kernel's buffer, handed over) and the block's statistics. With ``counts`` false, the counts by
+        outcome of the lines the compiled kernel answered are left out, for :meth:`add_counts` to give for many
+        blocks at once (they are a few hundred entries a block, and cost more to count block by block)."""
         was = gc.isenabled()
         gc.disable()  # records hold no reference cycles; the collector would only rescan them
         try:
             if self.kernel is not None:
-                return self.kernel.block(first_line, block)
+                return self.kernel.block(first_line, block, counts=counts)
             lines = block.split(b"\n")
             if lines and not lines[-1]:
                 lines.pop()
@@ -390,6 +392,11 @@ class Worker:
             if was:
                 gc.enable()
         return out, self.flush()
+
+    def add_counts(self, st: Stats) -> None:
+        """Add to ``st`` the counts jsonl_block left out (``counts=False``) since the last call."""
+        if self.kernel is not None:
+            self.kernel.add_counts(st)
 
     def _jsonl_lines(self, first_line: int, lines: list[bytes]) -> bytes:
         st = self.stats

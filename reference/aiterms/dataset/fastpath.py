@@ -13,6 +13,8 @@ query's use; it compares parties only for equality and dates only with the date 
   "has its own time window" (spec/resolution.md#alg-in-force, #alg-supersede, #alg-specificity);
 * rules and consent entries on uses that cannot matter for the queried use are left out: kept are those whose use
   covers the queried use or a narrower one (and so every statement that could supersede one of them);
+* rules that do not match the query (spec/resolution.md#alg-match) are left out once supersession has run: they
+  never decide, they can only supersede;
 * unregistered tags are left out, and registered tags whose rules cannot matter; ``depictedPersons`` is kept only
   when a biometric use can be decided.
 
@@ -355,7 +357,7 @@ class Signer:
         if decls is UNSET or len(decls) != 1:
             return None
         b = _Batch()
-        sig = self._declarations(decls, None, b, line)
+        sig = self._declarations(decls, None, b, line, deciding=False)
         if sig is None or (sig and sig[0] is INVALID_MARK) or not self._batch_ok(b, exact=True):
             return None
         rules = decls[0].rules
@@ -474,8 +476,14 @@ class Signer:
                 self._tags_interesting.add(raw)
         return got
 
-    def _declarations(self, decls: Sequence[Any], owner: str | None, b: _Batch,
-                      line: bytes) -> tuple[Any, ...] | None:
+    def _declarations(self, decls: Sequence[Any], owner: str | None, b: _Batch, line: bytes, *,
+                      deciding: bool = True) -> tuple[Any, ...] | None:
+        """The declarations part of a signature (None: not signed; INVALID_MARK first: invalid). With ``deciding``
+        (a record's signature), only the statements that can decide are kept once supersession has run: a rule that
+        does not match the query (spec/resolution.md#alg-match) never enters steps 8 to 12, so it changes no outcome,
+        obligation, reason code or signal; it can only supersede a statement of its party (#alg-supersede), which is
+        applied first. Without it (a declaration alone, as the kernel's classes are: sign_alone), every statement is
+        kept, for supersession between the declarations of a group (KernelRunner._learn_group)."""
         at = self.at_key
         accounts = self._accounts
         datekey = self._datekey
@@ -592,16 +600,16 @@ class Signer:
             return ()
         if len(kept) == 1:
             role, party, _order, signal, rules_sig, consent_sig = kept[0]
-            key = (role, party == 0, signal, rules_sig, consent_sig)
+            key = (role, party == 0, signal, rules_sig, consent_sig, deciding)
             got = self._single_memo.get(key)
             if got is None:
                 sig_ = signal or ""
-                stmts = [(sig_, r) for r in rules_sig]
+                stmts = [(sig_, r) for r in rules_sig if not deciding or r[2]]
                 stmts.extend((sig_, ("consent", *c)) for c in consent_sig)
                 stmts.sort()
                 if len(self._single_memo) > _MEMO_LIMIT:
                     self._single_memo.clear()
-                got = self._single_memo[key] = ((role, party == 0, tuple(stmts)),)
+                got = self._single_memo[key] = ((role, party == 0, tuple(stmts)),) if stmts else ()
             return got
         # Canonical form. Supersession (spec/resolution.md#alg-supersede) is applied here, within each party:
         # after it, dates no longer matter. The resolver's answer does not depend on the order of declarations,
@@ -622,7 +630,9 @@ class Signer:
             if party >= 0 and len({m[0] for m in stated if m[0] is not None}) > 1:
                 members = [m for m in stated if m[0] is None or not any(
                     t[0] is not None and t[0] > m[0] and _use_of(t[2]) in ancestors[_use_of(m[2])] for t in stated)]
-            out.append((role, party == 0, tuple(sorted((m[1], m[2]) for m in members))))
+            deciders = tuple(sorted((m[1], m[2]) for m in members if not deciding or _decides(m[2])))
+            if deciders:
+                out.append((role, party == 0, deciders))
         out.sort()
         return tuple(out)
 
@@ -748,6 +758,12 @@ def _is_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _decides(statement: tuple[Any, ...]) -> bool:
+    """Whether a statement of a signature can decide: a consent entry, or a rule that matches the query (rules are
+    (effect, use, matched, constraints, duties))."""
+    return statement[0] == "consent" or bool(statement[2])
 
 
 def _use_of(statement: tuple[Any, ...]) -> str:

@@ -142,8 +142,10 @@ class KernelRunner:
             here = self._local.here = _Here(k)
         return here
 
-    def block(self, first_line: int, block: bytes) -> tuple[Output, Stats]:
-        """req-annotate: the output of one block of whole JSON lines, and its statistics.
+    def block(self, first_line: int, block: bytes, *, counts: bool = True) -> tuple[Output, Stats]:
+        """req-annotate: the output of one block of whole JSON lines, and its statistics (without the counts of
+        the lines the kernel answered when ``counts`` is false: :meth:`add_counts` gives them later, for many
+        blocks at once).
 
         When threads share this runner (``defer``), a thread first runs its kernel over the whole block without
         waiting for the Python side, leaving the lines that need it for the end of the block (_scan); then it takes
@@ -167,13 +169,19 @@ class KernelRunner:
                 with self.lock:
                     out = b"".join(self._answer(here, p[0], b"\n".join(p[1]) + b"\n", st) if isinstance(p, tuple)
                                    else p for p in parts)
+        if counts:
+            self.add_counts(st)
+        return out, st
+
+    def add_counts(self, st: Stats) -> None:
+        """Add to ``st`` the counts of the lines this thread's kernel answered since it was last asked."""
         keep = self.worker.keep is not None
-        for idx, n in k.take_counts():
+        counted = st.counts
+        for idx, n in self._here().kernel.take_counts():
             label, kept = self._labels[idx]
-            st.counts[label] += n
+            counted[label] += n
             if keep and kept:
                 st.kept += n
-        return out, st
 
     def _scan(self, here: _Here, first_line: int, block: bytes, st: Stats) -> list[Any]:
         """The kernel over a whole block in one call, without the GIL or the Python side (Kernel.scan): its output,

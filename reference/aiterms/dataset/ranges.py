@@ -186,11 +186,12 @@ def _annotate(worker: Worker, opts: Options, fh: IO[bytes], span: tuple[int, int
     total = Stats()
     chunks: list[Output] = []
     for block in M.iter_jsonl_blocks(reader, issues=issues):
-        data, st = worker.jsonl_block(block.first_line, block.data)
+        data, st = worker.jsonl_block(block.first_line, block.data, counts=False)
         if data:
             chunks.append(data)
         total.merge(st, opts.max_issues)
         between()
+    worker.add_counts(total)  # once for the range (spec/dataset.md#annotate-ranges)
     # the lines after this range start this many lines further on (only the last range may end without a newline,
     # and no range follows it)
     return chunks, reader.newlines, total, issues

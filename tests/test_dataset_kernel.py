@@ -270,7 +270,6 @@ def test_what_the_key_drops_and_what_it_keeps() -> None:
     _line(declarations__0__issued="2019-02-29"), _line(declarations__0__issued="0000-01-01"),
     _line(declarations__0__issued="2019-01-01T24:00:00Z"), _line(declarations__0__source__observed="2024-13-01"),
     _line(declarations__0__declaredBy__name="x" * 1025), _line(declarations__0__declaredBy__id="a b"),
-    _line(declarations__0__until="2019-01-01"),  # ends before it starts
     _line(depictedPersons=1.5), _line(depictedPersons=10 ** 12), _line(license="not an iri"),
     _line().replace(b"Ann", "Ann\u00e9".encode()[:-1]),  # invalid UTF-8 in a dropped name
     _line().replace(b'"x"', b'"\\ud800"'),  # an escaped lone surrogate in dropped text
@@ -283,6 +282,44 @@ def test_a_bad_value_in_a_part_the_key_drops_stops_the_kernel(line: bytes) -> No
     _key(runner, _line())
     assert isinstance(_key(runner, line), int)
     _same([_line(), line, _line()], Q)
+
+
+def test_a_declaration_that_ends_before_it_starts_is_answered_with_its_issue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record of which a declaration ends before it starts, everything else checked, gets a key of its own: the
+    mark and the license (the answer, invalid, depends on nothing else). The kernel answers such lines itself and
+    reports each on its line, with the Python path's issue (fastpath.EMPTY_WINDOW), annotating and filtering, in
+    one thread and deferred; the Python signer sees one line per license."""
+    runner = _kernel()
+    empty = _line(declarations__0__until="2019-01-01")
+    key = _key(runner, empty)
+    assert isinstance(key, bytes)
+    assert key.startswith(K._EMPTY_WINDOW_KEY)
+    alike = _line(declarations__0__until="2019-06-01", tags=["no_cv"], id="https://example.org/2", depictedPersons=3)
+    assert _key(runner, alike) == key
+    nc = _line(declarations__0__until="2019-01-01", license="https://creativecommons.org/licenses/by-nc/4.0/")
+    none = _line(declarations__0__until="2019-01-01", license=_DROP)
+    assert len({key, _key(runner, nc), _key(runner, none)}) == 3
+    # the second declaration ends before it starts: the same
+    assert _key(runner, _line(declarations__1__until="2021-12-22")) == key
+    # a bad value anywhere else stops the kernel, as for any other line
+    for bad in (_line(declarations__0__until="2019-01-01", id="not an iri"),
+                _line(declarations__0__until="2019-02-30"), _line(declarations__1__until="2021-12-22", owner="a b")):
+        assert isinstance(_key(runner, bad), int), bad
+    lines = [_line(), empty, alike, nc, _line(), empty, none, alike, nc, _line(declarations__0__until="2019-01-01",
+                                                                            id="not an iri"), empty]
+    _same(lines, Q)
+    _same(lines, Q, keep=frozenset({"allowed", "constrained"}))
+    _same(lines, Q, keep=frozenset({"allowed", "constrained"}), annotate_filtered=True)
+    signed: list[bytes] = []
+    w = _worker(Q, kernel=True)
+    sign = w.signer.sign_line
+    monkeypatch.setattr(w.signer, "sign_line", lambda line: signed.append(line) or sign(line))
+    _out, st_ = w.jsonl_block(1, b"".join(x + b"\n" for x in lines * 3))
+    ended = [n + 1 for n, x in enumerate(lines * 3) if x in (empty, alike, nc, none)]
+    assert st_.invalid == len(ended) + 3  # the line with a bad id goes the Python path, which finds it invalid too
+    assert sorted(i.line for i in st_.issues if "ends before it starts" in i.message) == ended
+    assert {x for x in signed if x in (empty, alike, nc, none)} <= {empty, nc, none}
+    assert len([x for x in signed if x in (empty, alike, nc, none)]) == 3  # once per license
 
 
 def _bad_at_every_position() -> list[bytes]:

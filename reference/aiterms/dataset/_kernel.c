@@ -54,7 +54,9 @@
 #define MAX_LEARNED 100000 /* tags, bodies, groups a kernel holds before it forgets them all */
 
 /* What stopped the kernel on a line (the caller's constants mirror these). */
-enum { ST_END = 0, ST_MISS = 1, ST_OTHER = 2, ST_TAG = 3, ST_PYTHON = 4, ST_BODY = 5, ST_GROUP = 6 };
+enum { ST_END = 0, ST_MISS = 1, ST_OTHER = 2, ST_TAG = 3, ST_PYTHON = 4, ST_BODY = 5, ST_GROUP = 6, ST_ISSUE = 7 };
+/* An entry's flags (Kernel.keep): filter keeps the line; the line also gets a coded issue (the caller writes it) */
+enum { ENTRY_KEEP = 1, ENTRY_ISSUE = 2 };
 
 /* ------------------------------------------------------------------------------------------------------------ */
 /* Growable byte buffer (plain malloc: used without the GIL) */
@@ -1261,8 +1263,15 @@ static int line_key(Kernel *k, const unsigned char *line, size_t n) {
     if (c.p != c.end || k->key.failed) return ST_OTHER;
     if (c.n_decls) {
         int got = declarations_key(k, &c);
-        if (got == 0) return ST_OTHER;
-        if (got < 0) return -got;
+        if (got == 0) {
+            /* A declaration ends before it starts, and the rest of the line passed every check: the Python signer
+             * finds the same (its first stop, fastpath.EMPTY_WINDOW) and the answer depends on the license alone
+             * (invalid, unspecified): the key is that mark and the license. Its entry carries ENTRY_ISSUE. */
+            k->key.len = 0;
+            buf_byte(&k->key, '!');
+        } else if (got < 0) {
+            return -got;
+        }
     }
     /* The license last, then its length (0xFFFFFFFF: none): the caller can take it off the key, and answer a key
      * that differs from one it knows only by the license without the Python path when the license cannot change
@@ -1506,8 +1515,8 @@ static PyObject *Kernel_set_group(Kernel *self, PyObject *args) {
 static PyObject *Kernel_set_entry(Kernel *self, PyObject *args) {
     Py_ssize_t idx;
     Py_buffer suffix;
-    int keep;
-    if (!check_idle(self) || !PyArg_ParseTuple(args, "ny*p", &idx, &suffix, &keep)) return NULL;
+    int keep, issue = 0;
+    if (!check_idle(self) || !PyArg_ParseTuple(args, "ny*p|p", &idx, &suffix, &keep, &issue)) return NULL;
     if (idx != self->n_entries) {
         PyBuffer_Release(&suffix);
         PyErr_SetString(PyExc_ValueError, "entries are added in order");
@@ -1536,7 +1545,7 @@ static PyObject *Kernel_set_entry(Kernel *self, PyObject *args) {
     memcpy(copy, suffix.buf, (size_t)suffix.len);
     self->suffix[idx] = copy;
     self->suffix_len[idx] = (size_t)suffix.len;
-    self->keep[idx] = (char)keep;
+    self->keep[idx] = (char)((keep ? ENTRY_KEEP : 0) | (issue ? ENTRY_ISSUE : 0));
     self->count[idx] = 0;
     self->n_entries++;
     PyBuffer_Release(&suffix);
@@ -1570,7 +1579,7 @@ static int block_args(Kernel *self, PyObject *args, Py_buffer *block, Py_ssize_t
  * kept line as it is). */
 static inline void put_answer(Kernel *self, Buf *out, const unsigned char *line, size_t n, int32_t idx) {
     self->count[idx]++;
-    if (!self->filter || self->keep[idx]) {
+    if (!self->filter || (self->keep[idx] & ENTRY_KEEP)) {
         if (!self->filter || self->annotate_kept) {
             buf_put(out, line, n - 1);
             buf_put(out, self->suffix[idx], self->suffix_len[idx]);
@@ -1583,8 +1592,8 @@ static inline void put_answer(Kernel *self, Buf *out, const unsigned char *line,
 
 /* run(block, start) -> (stop, status, key, hits): annotates lines of block from offset start until the end or the
  * first line it cannot answer, adding their output to the kernel's (take_output); stop is that line's offset,
- * status why (END, MISS with its key, OTHER, TAG, PYTHON, BODY or GROUP with what to classify), hits the lines
- * answered. */
+ * status why (END, MISS with its key, OTHER, TAG, PYTHON, BODY or GROUP with what to classify; ISSUE just after
+ * answering a line whose answer carries an issue, for the caller to report), hits the lines answered. */
 static PyObject *Kernel_run(Kernel *self, PyObject *args) {
     Py_buffer block;
     Py_ssize_t start;
@@ -1614,6 +1623,7 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
         hits++;
         pos += n + (nl != NULL);
         if (out->failed) break;
+        if (self->keep[idx] & ENTRY_ISSUE) { status = ST_ISSUE; break; } /* answered: the caller adds its issue */
     }
     if (saved) PyEval_RestoreThread(saved);
     self->busy = 0;
@@ -1660,7 +1670,8 @@ static PyObject *Kernel_scan(Kernel *self, PyObject *arg) {
         size_t n = nl ? (size_t)(nl - line) : len - pos;
         int32_t idx = -1;
         if (line_key(self, line, n) == 0 &&
-            map_get(&self->keys, (const unsigned char *)self->key.data, self->key.len, &idx) && idx >= 0) {
+            map_get(&self->keys, (const unsigned char *)self->key.data, self->key.len, &idx) && idx >= 0 &&
+            !(self->keep[idx] & ENTRY_ISSUE)) { /* a line with an issue is left to run(), which reports it */
             put_answer(self, out, line, n, idx);
             hits++;
         } else {
@@ -1818,7 +1829,8 @@ static PyMethodDef Kernel_methods[] = {
      "The terms a rule may use, and the uses that can matter: the kernel then checks rules itself."},
     {"set_group", (PyCFunction)Kernel_set_group, METH_VARARGS,
      "Classify a party's kept declarations (5 bytes each: reduced class, order rank; -1: the Python path)."},
-    {"set_entry", (PyCFunction)Kernel_set_entry, METH_VARARGS, "Add an answer: its index, suffix and keep flag."},
+    {"set_entry", (PyCFunction)Kernel_set_entry, METH_VARARGS,
+     "Add an answer: its index, suffix, keep flag and issue flag (its lines also get a coded issue)."},
     {"add", (PyCFunction)Kernel_add, METH_VARARGS, "Map a record key to an answer (-1: the caller's own path)."},
     {"run", (PyCFunction)Kernel_run, METH_VARARGS, "Annotate a block of lines from an offset (see the module)."},
     {"scan", (PyCFunction)Kernel_scan, METH_O,
@@ -1886,7 +1898,8 @@ PyMODINIT_FUNC PyInit__kernel(void) {
     if (PyModule_AddIntConstant(m, "END", ST_END) || PyModule_AddIntConstant(m, "MISS", ST_MISS) ||
         PyModule_AddIntConstant(m, "OTHER", ST_OTHER) || PyModule_AddIntConstant(m, "TAG", ST_TAG) ||
         PyModule_AddIntConstant(m, "PYTHON", ST_PYTHON) || PyModule_AddIntConstant(m, "BODY", ST_BODY) ||
-        PyModule_AddIntConstant(m, "GROUP", ST_GROUP) || PyModule_AddIntConstant(m, "MAX_LINE", MAX_LINE)) {
+        PyModule_AddIntConstant(m, "GROUP", ST_GROUP) ||
+        PyModule_AddIntConstant(m, "ISSUE", ST_ISSUE) || PyModule_AddIntConstant(m, "MAX_LINE", MAX_LINE)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -264,7 +264,7 @@ class Worker:
         never permits or prohibits), so the answer is first looked up, or computed, without it; only a permitted
         answer is computed again with the license."""
         if sig[0] is INVALID_MARK:
-            self.issue(RECORD_NOT_RESOLVED, f"invalid record ({sig[1]}: {sig[2]}); outcome unspecified", lineno)
+            self.not_resolved(sig, lineno)
             return self.invalid_entry(_license_of_line(line))
         e = self.cache.get(sig)
         if e is not None:
@@ -308,6 +308,11 @@ class Worker:
                 e = self._entry(e.outcome, e.obligations, e.reason, e.signal, iri)
         self.cache.put(sig, e)
         return e
+
+    def not_resolved(self, sig: tuple[Any, ...], lineno: int) -> None:
+        """req-invalid-rows: the issue of a record the strict check proves invalid (``sig``: INVALID_MARK, code,
+        text), on its line."""
+        self.issue(RECORD_NOT_RESOLVED, f"invalid record ({sig[1]}: {sig[2]}); outcome unspecified", lineno)
 
     def class_key(self, iri: str | None, rest: Any) -> tuple[Any, ...]:
         """The cache key of the answer for a signature without its license (``rest``) under the class of ``iri``."""

@@ -9,8 +9,11 @@ check, signature, cached reference decision) and the answer is stored under the 
 is answered inside the kernel, with no Python object made for it.
 
 Lines the kernel does not take (any form it does not read, records that are invalid or that the Python path does not
-sign) go the Python way every time, exactly as without the kernel. Without the compiled module, or with
-``AITERMS_KERNEL=0`` in the environment, annotate runs the Python path only: the answers are the same, only slower.
+sign) go the Python way every time, exactly as without the kernel; but for one kind of invalid record, whose
+answer depends on its license alone: a declaration ends before it starts (the key is then a mark and the license,
+and the kernel answers each such line and stops after it, status ISSUE, for its coded issue). Without the compiled
+module, or with ``AITERMS_KERNEL=0`` in the environment, annotate runs the Python path only: the answers are the
+same, only slower.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
+from aiterms.dataset.decide import INVALID, _license_of_line
+from aiterms.dataset.fastpath import EMPTY_WINDOW, INVALID_MARK
 from aiterms.vocab import CONTEXT_IRI
 
 if TYPE_CHECKING:
@@ -42,6 +47,8 @@ MAX_KEY_BYTES = 32 << 20  # about this many bytes of keys in one table (estimate
 LEARN_LIMIT = 64  # declaration bodies and groups learned for one line before it goes the Python way
 _ALL = (1 << 64) - 1
 _LEARN = (_kernel.BODY, _kernel.GROUP) if _kernel is not None else ()
+#: The key the kernel gives a record of which a declaration ends before it starts (then the license)
+_EMPTY_WINDOW_KEY = b"!"
 _ALONE = b'{"@context":' + orjson.dumps(CONTEXT_IRI) + b',"type":"ImageRecord","declarations":['
 
 
@@ -105,7 +112,7 @@ class KernelRunner:
         # with before they scan a block; a new list (next generation) when it holds MAX_KEYS items.
         self._log: tuple[int, list[tuple[int, bytes, Any]]] = (0, [])
         self._index: dict[tuple[Any, ...], int] = {}
-        self._entries: list[tuple[bytes, bool]] = []  # index -> (suffix, keep)
+        self._entries: list[tuple[bytes, bool, bool]] = []  # index -> (suffix, keep, issue)
         self._labels: list[tuple[tuple[str, str, str, str], bool]] = []
         self._tag_codes: dict[Any, int] = {}
         self._tags: dict[bytes, int] = {}  # raw tag -> code
@@ -244,6 +251,13 @@ class KernelRunner:
                 st.signed += hits
             if status == _kernel.END:
                 break
+            if status == _kernel.ISSUE:  # the kernel answered the line before pos: an invalid record, on its line
+                with self.lock:
+                    w.stats = st
+                    st.invalid += 1
+                    w.not_resolved(EMPTY_WINDOW, lineno - 1)
+                learned = 0
+                continue
             if status in _LEARN and key is not None and learned < LEARN_LIMIT:
                 if status == _kernel.BODY:
                     self._give_body(k, key)
@@ -317,8 +331,8 @@ class KernelRunner:
     def _sync_entries(self, here: _Here, idx: int) -> None:
         """Give a thread's kernel every answer up to ``idx`` (a kernel's answers are numbered in order)."""
         while here.entries <= idx:
-            suffix, keep = self._entries[here.entries]
-            here.kernel.set_entry(here.entries, suffix, keep)
+            suffix, keep, issue = self._entries[here.entries]
+            here.kernel.set_entry(here.entries, suffix, keep, issue)
             here.entries += 1
 
     def _other_license(self, core: bytes, license_iri: str | None) -> int | None:
@@ -343,13 +357,16 @@ class KernelRunner:
         """req-fast-path: the answer for a line whose key no kernel knows yet: the Python fast path's (strict
         check, signature, cached or new reference decision), as an entry index; or -1 when that line is not one the
         kernel may answer: not signed, or invalid (an invalid record gets a coded issue on every line, so each such
-        line goes the Python way). Called with the lock held."""
-        from aiterms.dataset.decide import INVALID
-        from aiterms.dataset.fastpath import INVALID_MARK
-
+        line goes the Python way), except a record of which a declaration ends before it starts, under the kernel's
+        key for such records (its answer is flagged: the kernel stops after each such line, for its issue). Called
+        with the lock held."""
         w = self.worker
         sig = w.signer.sign_line(line)
         if sig is None or sig[0] is INVALID_MARK:
+            if core == _EMPTY_WINDOW_KEY and sig == EMPTY_WINDOW:
+                # a declaration ends before it starts: the answer is invalid under the line's license, and the
+                # kernel reports each such line (ISSUE) as the Python path does (Worker.not_resolved)
+                return self._entry_index(w.invalid_entry(_license_of_line(line)))
             return -1
         e = w.cache.get(sig)
         if e is None:
@@ -372,7 +389,7 @@ class KernelRunner:
             if len(self._labels) >= MAX_ENTRIES:
                 return -1
             idx = self._index[what] = len(self._labels)
-            self._entries.append((e.suffix, e.keep))
+            self._entries.append((e.suffix, e.keep, e.reason == INVALID))
             self._labels.append(((e.outcome, e.reason, e.signal, e.license), e.keep))
         return idx
 

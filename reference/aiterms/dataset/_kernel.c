@@ -115,6 +115,7 @@ static uint64_t hash_bytes(const unsigned char *p, size_t n) {
     /* Multiply-xorshift over 8-byte words, in four independent lanes for 32 bytes at a time (record keys are a few
        hundred bytes and are hashed once per line: one chain of multiplications would wait on itself), then the
        rest one word at a time and a final mix. Lookups compare the whole key, so the hash only spreads them. */
+    const size_t total = n;
     uint64_t h = 1469598103934665603ULL ^ (uint64_t)n;
     if (n >= 32) {
         uint64_t a = h, b = h ^ 0x243F6A8885A308D3ULL, c = h ^ 0x13198A2E03707344ULL, d = h ^ 0xA4093822299F31D0ULL;
@@ -138,7 +139,11 @@ static uint64_t hash_bytes(const unsigned char *p, size_t n) {
         n -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, p, n);
+    if (total >= 8) {
+        memcpy(&w, p + n - 8, 8); /* the last eight bytes, some hashed already: a fixed-size load, no call */
+    } else {
+        for (size_t i = 0; i < n; i++) w |= (uint64_t)p[i] << (8 * i);
+    }
     h = hash_mix(h, w);
     h ^= h >> 32;
     h *= 0x9E3779B97F4A7C15ULL;

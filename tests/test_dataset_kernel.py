@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Any
 
 import orjson
@@ -518,3 +519,52 @@ def test_threads_with_small_bounds_give_the_same_answers(monkeypatch: pytest.Mon
     expected = [alone.jsonl_block(1, b) for b in blocks]
     assert [out for out, _ in threaded] == [out for out, _ in expected]
     assert [_counts(s) for _, s in threaded] == [_counts(s) for _, s in expected]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="maps memory with mmap and mprotect (Linux)")
+def test_the_kernel_never_reads_past_the_end_of_a_block() -> None:
+    """run() and scan() find where a line ends by reading it (no newline search first): a block that ends at the end
+    of readable memory, in the middle of any token, must never be read past (a read there would crash)."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    page = mmap.PAGESIZE
+    w = _worker(Q, kernel=True)
+    k = w.kernel._here().kernel
+    good = _line()
+    head = b'{"@context":"https://w3id.org/aiterms/context/v1.jsonld","type":"ImageRecord",'
+    tails = [good, good[:-1], good[:-30], good[:10], head + b'"depictedPersons":12', head + b'"tags":["a', b"{",
+             b'{"', good + b" ", _line(declarations__0__until="2019-01-01"), b'{"x":"\\']
+    for tail in tails:
+        for lead in (b"", good + b"\n", (good + b"\n") * 3):
+            data = lead + tail
+            w.jsonl_block(1, data)  # the kernel learns the keys, so the guarded runs go all the way
+            pages = len(data) // page + 2
+            base = libc.mmap(None, pages * page, mmap.PROT_READ | mmap.PROT_WRITE,
+                             mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+            assert base not in (None, ctypes.c_void_p(-1).value)
+            try:
+                assert libc.mprotect(base + (pages - 1) * page, page, 0) == 0  # PROT_NONE
+                start = base + (pages - 1) * page - len(data)  # the data ends where readable memory ends
+                ctypes.memmove(start, data, len(data))
+                block = (ctypes.c_char * len(data)).from_address(start)
+                pos = 0
+                while pos < len(data):
+                    pos, status, _key, _hits = k.run(block, pos)
+                    if status == K._kernel.END:
+                        break
+                    nl = data.find(b"\n", pos)
+                    if nl < 0:
+                        break
+                    pos = nl + 1
+                k.take_output()
+                k.scan(block)
+                k.take_output()
+                k.take_counts()
+            finally:
+                libc.munmap(base, pages * page)

@@ -1245,9 +1245,18 @@ static int declarations_key(Kernel *k, Ctx *c) {
     return 1;
 }
 
-/* The key of one line into k->key; 0 or the reason it stopped. */
-static int line_key(Kernel *k, const unsigned char *line, size_t n) {
+/* The key of one line into k->key; 0 or the reason it stopped. The line is the `avail` bytes at `line`; or, with
+ * `to_newline`, it ends at the first newline there; its length goes to *line_len. The kernel finds that end by reading
+ * the line, as a line it answers is one JSON object and a newline in one stops it (it accepts no whitespace between
+ * tokens, nor control characters in strings), so run() and scan() need not look for each newline first. */
+static int line_key(Kernel *k, const unsigned char *line, size_t avail, int to_newline, size_t *line_len) {
     Ctx c;
+    size_t n = avail;
+    if (to_newline) {
+        if (n > MAX_LINE) n = MAX_LINE; /* a longer line cannot end inside: reading stops at the bound */
+    } else if (n > MAX_LINE || n < 2 || line[n - 1] != '}') {
+        return ST_OTHER;
+    }
     c.p = line;
     c.end = line + n;
     c.k = k;
@@ -1262,10 +1271,13 @@ static int line_key(Kernel *k, const unsigned char *line, size_t n) {
     c.decl = c.n_decls = 0;
     k->key.len = 0;
     k->key.failed = 0;
-    if (n > MAX_LINE || n < 2 || line[0] != '{' || line[n - 1] != '}') return ST_OTHER;
+    if (n < 2 || line[0] != '{') return ST_OTHER;
     int st = object(&c, record_member);
     if (st) return st;
-    if (c.p != c.end || k->key.failed) return ST_OTHER;
+    if (k->key.failed) return ST_OTHER;
+    /* the object ends the line: at the end of what is there, or (to_newline) before a newline */
+    if (c.p != line + avail && !(to_newline && c.p < line + avail && *c.p == '\n')) return ST_OTHER;
+    *line_len = (size_t)(c.p - line);
     if (c.n_decls) {
         int got = declarations_key(k, &c);
         if (got == 0) {
@@ -1371,7 +1383,8 @@ static PyObject *put_bounded(Map *m, size_t limit, Py_buffer *key, int32_t value
 static PyObject *Kernel_key(Kernel *self, PyObject *arg) {
     Py_buffer line;
     if (!check_idle(self) || PyObject_GetBuffer(arg, &line, PyBUF_SIMPLE) < 0) return NULL;
-    int st = line_key(self, line.buf, (size_t)line.len);
+    size_t n;
+    int st = line_key(self, line.buf, (size_t)line.len, 0, &n);
     PyBuffer_Release(&line);
     if (self->key.failed) return PyErr_NoMemory();
     if (st == ST_BODY || st == ST_GROUP)
@@ -1614,9 +1627,8 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
     PyThreadState *saved = self->release_gil ? PyEval_SaveThread() : NULL;
     while (pos < len) {
         const unsigned char *line = data + pos;
-        const unsigned char *nl = memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
-        int st = line_key(self, line, n);
+        size_t n;
+        int st = line_key(self, line, len - pos, 1, &n);
         if (st) { status = st; break; }
         int32_t idx;
         if (!map_get(&self->keys, (const unsigned char *)self->key.data, self->key.len, &idx)) {
@@ -1626,7 +1638,7 @@ static PyObject *Kernel_run(Kernel *self, PyObject *args) {
         if (idx < 0) { status = ST_PYTHON; break; }
         put_answer(self, out, line, n, idx);
         hits++;
-        pos += n + (nl != NULL);
+        pos += n + (pos + n < len); /* and its newline */
         if (out->failed) break;
         if (self->keep[idx] & ENTRY_ISSUE) { status = ST_ISSUE; break; } /* answered: the caller adds its issue */
     }
@@ -1671,15 +1683,16 @@ static PyObject *Kernel_scan(Kernel *self, PyObject *arg) {
     PyThreadState *saved = PyEval_SaveThread();
     while (pos < len) {
         const unsigned char *line = data + pos;
-        const unsigned char *nl = memchr(line, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - line) : len - pos;
+        size_t n;
         int32_t idx = -1;
-        if (line_key(self, line, n) == 0 &&
+        if (line_key(self, line, len - pos, 1, &n) == 0 &&
             map_get(&self->keys, (const unsigned char *)self->key.data, self->key.len, &idx) && idx >= 0 &&
             !(self->keep[idx] & ENTRY_ISSUE)) { /* a line with an issue is left to run(), which reports it */
             put_answer(self, out, line, n, idx);
             hits++;
         } else {
+            const unsigned char *nl = memchr(line, '\n', len - pos);
+            n = nl ? (size_t)(nl - line) : len - pos;
             if (n_deferred == cap_deferred) {
                 size_t cap = cap_deferred ? cap_deferred * 2 : 64;
                 Deferred *d = realloc(deferred, cap * sizeof(Deferred));
@@ -1689,7 +1702,7 @@ static PyObject *Kernel_scan(Kernel *self, PyObject *arg) {
             }
             deferred[n_deferred++] = (Deferred){pos, pos + n, index, out->len};
         }
-        pos += n + (nl != NULL);
+        pos += n + (pos + n < len); /* and its newline */
         index++;
         if (out->failed || self->key.failed) { failed = 1; break; }
     }
@@ -1724,7 +1737,8 @@ static PyObject *Kernel_probe(Kernel *self, PyObject *args) {
     const unsigned char *nl = memchr(line, '\n', (size_t)(block.len - start));
     size_t n = nl ? (size_t)(nl - line) : (size_t)(block.len - start);
     int32_t idx = -1;
-    int answered = start < block.len && line_key(self, line, n) == 0 &&
+    size_t used;
+    int answered = start < block.len && line_key(self, line, n, 0, &used) == 0 &&
                    map_get(&self->keys, (const unsigned char *)self->key.data, self->key.len, &idx) && idx >= 0;
     PyBuffer_Release(&block);
     if (self->key.failed) return PyErr_NoMemory();

@@ -24,7 +24,8 @@ from test_dataset_fastpath import USES, _query, queries, records
 
 if K._kernel is None:
     if os.environ.get("AITERMS_REQUIRE_KERNEL") == "1":  # set by .ci/run: CI must test the compiled kernel
-        raise RuntimeError("the C kernel (aiterms.dataset._kernel) is not built, and AITERMS_REQUIRE_KERNEL=1")
+        raise RuntimeError("the C kernel (aiterms.dataset._kernel) is not built, or built from other sources (its "
+                           "PROTOCOL is not kernel.PROTOCOL), and AITERMS_REQUIRE_KERNEL=1")
     pytest.skip("the C kernel (aiterms.dataset._kernel) is not built (no C compiler at install time); annotate uses "
                 "the Python path", allow_module_level=True)
 
@@ -568,3 +569,16 @@ def test_the_kernel_never_reads_past_the_end_of_a_block() -> None:
                 k.take_counts()
             finally:
                 libc.munmap(base, pages * page)
+
+
+def test_a_kernel_of_another_protocol_is_not_used() -> None:
+    """A compiled kernel built from other sources (a stale build beside newer code) is never half understood:
+    kernel.py takes the Python path, with the same answers."""
+    import subprocess
+
+    code = ("import sys, types; sys.modules['aiterms.dataset._kernel'] = types.SimpleNamespace(PROTOCOL=-1, BODY=5, "
+            "GROUP=6); from aiterms.dataset import kernel; print(kernel._kernel is None, kernel.available())")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert got.stdout.split() == ["True", "False"]
+    assert K._kernel is not None
+    assert K._kernel.PROTOCOL == K.PROTOCOL

@@ -53,6 +53,10 @@
 #define MAX_ARENA (32u << 20)
 #define MAX_LEARNED 100000 /* tags, bodies, groups a kernel holds before it forgets them all */
 
+/* The version of what this module and kernel.py say to each other (statuses, entry flags, methods): kernel.py uses
+ * only a kernel of its own version, so a stale build is never half understood. */
+#define KERNEL_PROTOCOL 2
+
 /* What stopped the kernel on a line (the caller's constants mirror these). */
 enum { ST_END = 0, ST_MISS = 1, ST_OTHER = 2, ST_TAG = 3, ST_PYTHON = 4, ST_BODY = 5, ST_GROUP = 6, ST_ISSUE = 7 };
 /* An entry's flags (Kernel.keep): filter keeps the line; the line also gets a coded issue (the caller writes it) */
@@ -1918,7 +1922,8 @@ PyMODINIT_FUNC PyInit__kernel(void) {
         PyModule_AddIntConstant(m, "OTHER", ST_OTHER) || PyModule_AddIntConstant(m, "TAG", ST_TAG) ||
         PyModule_AddIntConstant(m, "PYTHON", ST_PYTHON) || PyModule_AddIntConstant(m, "BODY", ST_BODY) ||
         PyModule_AddIntConstant(m, "GROUP", ST_GROUP) ||
-        PyModule_AddIntConstant(m, "ISSUE", ST_ISSUE) || PyModule_AddIntConstant(m, "MAX_LINE", MAX_LINE)) {
+        PyModule_AddIntConstant(m, "ISSUE", ST_ISSUE) || PyModule_AddIntConstant(m, "MAX_LINE", MAX_LINE) ||
+        PyModule_AddIntConstant(m, "PROTOCOL", KERNEL_PROTOCOL)) {
         Py_DECREF(m);
         return NULL;
     }

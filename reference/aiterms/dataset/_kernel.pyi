@@ -9,6 +9,7 @@ BODY: int
 GROUP: int
 ISSUE: int
 MAX_LINE: int
+PROTOCOL: int
 
 def count_lines(data: bytes, /) -> int: ...
 

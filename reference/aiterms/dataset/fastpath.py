@@ -604,7 +604,7 @@ class Signer:
             got = self._single_memo.get(key)
             if got is None:
                 sig_ = signal or ""
-                stmts = [(sig_, r) for r in rules_sig if not deciding or r[2]]
+                stmts = [(sig_, r) for r in rules_sig if not deciding or _decides(r)]
                 stmts.extend((sig_, ("consent", *c)) for c in consent_sig)
                 stmts.sort()
                 if len(self._single_memo) > _MEMO_LIMIT:

@@ -32,9 +32,15 @@ if TYPE_CHECKING:
     from aiterms.dataset.decide import Output, Stats, Worker
     from aiterms.dataset.fastpath import Entry
 
+#: The version of what this module and the compiled kernel say to each other (_kernel.c, KERNEL_PROTOCOL)
+PROTOCOL = 2
+
 try:
     from aiterms.dataset import _kernel
 except ImportError:  # no compiler when the package was installed: the Python path alone
+    _kernel = None  # type: ignore[assignment]
+if _kernel is not None and getattr(_kernel, "PROTOCOL", None) != PROTOCOL:
+    # a kernel built from other sources (a stale build beside newer code): the Python path, with the same answers
     _kernel = None  # type: ignore[assignment]
 
 #: Most distinct answers one kernel holds (outcome, obligations, reason, signal, license, keep); past it, new

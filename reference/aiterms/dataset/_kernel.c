@@ -59,6 +59,8 @@
 
 /* What stopped the kernel on a line (the caller's constants mirror these). */
 enum { ST_END = 0, ST_MISS = 1, ST_OTHER = 2, ST_TAG = 3, ST_PYTHON = 4, ST_BODY = 5, ST_GROUP = 6, ST_ISSUE = 7 };
+/* The key of a record of which a declaration ends before it starts, before its license (module EMPTY_WINDOW_KEY) */
+#define EMPTY_WINDOW_MARK '!'
 /* An entry's flags (Kernel.keep): filter keeps the line; the line also gets a coded issue (the caller writes it) */
 enum { ENTRY_KEEP = 1, ENTRY_ISSUE = 2 };
 
@@ -1289,7 +1291,7 @@ static int line_key(Kernel *k, const unsigned char *line, size_t avail, int to_n
              * finds the same (its first stop, fastpath.EMPTY_WINDOW) and the answer depends on the license alone
              * (invalid, unspecified): the key is that mark and the license. Its entry carries ENTRY_ISSUE. */
             k->key.len = 0;
-            buf_byte(&k->key, '!');
+            buf_byte(&k->key, EMPTY_WINDOW_MARK);
         } else if (got < 0) {
             return -got;
         }
@@ -1927,5 +1929,13 @@ PyMODINIT_FUNC PyInit__kernel(void) {
         Py_DECREF(m);
         return NULL;
     }
+    const char mark = EMPTY_WINDOW_MARK;
+    PyObject *empty = PyBytes_FromStringAndSize(&mark, 1);
+    if (!empty || PyModule_AddObjectRef(m, "EMPTY_WINDOW_KEY", empty) < 0) {
+        Py_XDECREF(empty);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_DECREF(empty);
     return m;
 }

@@ -10,6 +10,7 @@ GROUP: int
 ISSUE: int
 MAX_LINE: int
 PROTOCOL: int
+EMPTY_WINDOW_KEY: bytes
 
 def count_lines(data: bytes, /) -> int: ...
 

@@ -54,7 +54,7 @@ LEARN_LIMIT = 64  # declaration bodies and groups learned for one line before it
 _ALL = (1 << 64) - 1
 _LEARN = (_kernel.BODY, _kernel.GROUP) if _kernel is not None else ()
 #: The key the kernel gives a record of which a declaration ends before it starts (then the license)
-_EMPTY_WINDOW_KEY = b"!"
+_EMPTY_WINDOW_KEY = _kernel.EMPTY_WINDOW_KEY if _kernel is not None else b""
 _ALONE = b'{"@context":' + orjson.dumps(CONTEXT_IRI) + b',"type":"ImageRecord","declarations":['
 
 
